@@ -1,0 +1,40 @@
+# The README's two commands: `make demo` and `make test`. Both install what is missing
+# (Debian packages), configure and build first.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+DEMO_OUT ?= out/demo
+SAMPLE := data/sample/example_ct.nii.gz
+STAMP := $(BUILD_DIR)/.deps-installed
+
+.PHONY: all deps configure build demo test bench clean format
+
+all: build
+
+$(STAMP): scripts/install-deps.sh
+	./scripts/install-deps.sh
+	mkdir -p $(BUILD_DIR) && touch $@
+
+deps: $(STAMP)
+
+$(BUILD_DIR)/CMakeCache.txt: $(STAMP)
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
+
+configure: $(BUILD_DIR)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+demo: build
+	./scripts/demo.sh $(BUILD_DIR)/apps/spinescreen/spinescreen $(SAMPLE) $(DEMO_OUT)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+bench: build
+	./bench/run_all.sh $(BUILD_DIR)
+
+format:
+	find src apps tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) out

@@ -1,0 +1,35 @@
+// Trabecular bone density (HU) of vertebral bodies and the patient's density category.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/image.h"
+#include "core/report.h"
+#include "core/spine_model.h"
+
+namespace spinescreen::density {
+
+struct DensityConfig {
+  double interiorDepthMm = 5.0;          // ROI: body interior at least this far from its surface
+  double thinBodyInteriorDepthMm = 3.0;  // used where the body is too thin for the above
+  double osteoporosisLikelyMaxHu = 110.0;
+  double lowMaxHu = 160.0;
+};
+
+// Fills trabecularHu of every measurable vertebra.
+void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const DensityConfig& config);
+
+struct DensitySummary {
+  std::optional<double> l1TrabecularHu;
+  std::optional<double> densityHu;
+  std::optional<std::string> densityLevel;
+  DensityCategory category = DensityCategory::kIndeterminate;
+};
+
+// L1, or T12 / L2 when L1 is fractured or not measurable.
+DensitySummary summariseDensity(const std::vector<Vertebra>& vertebrae,
+                                const DensityConfig& config);
+
+}  // namespace spinescreen::density
