@@ -1,10 +1,10 @@
 #include "pipeline/analyze.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
@@ -27,9 +27,9 @@ class StageTimer {
       std::string name;
       std::chrono::steady_clock::time_point t0;
       ~Record() {
-        sink[name] += std::chrono::duration<double, std::milli>(
-                          std::chrono::steady_clock::now() - t0)
-                          .count();
+        sink[name] +=
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
       }
     } record{sink_, name, t0};
     return f();
@@ -94,21 +94,22 @@ void checkApplicable(const LoadedStudy& study) {
   const int64_t slices = g.size[sliceAxis];
   const double coverage = slices * g.spacing[sliceAxis];
   if (slices < 10)
-    throw NotApplicableError("only " + std::to_string(slices) +
-                             " slices; at least 10 are needed");
+    throw NotApplicableError("only " + std::to_string(slices) + " slices; at least 10 are needed");
   if (coverage < 40.0)
     throw NotApplicableError("z coverage " + std::to_string(static_cast<int>(coverage)) +
                              " mm; at least 40 mm is needed");
-  // A CT has air near -1000 HU around or inside the body; MR and PET have no such values.
+  // A CT of a body has fat (about -100 HU), lung or air (down to -1000 HU) even when tightly
+  // cropped; MR and PET values are not negative.
   const auto& d = study.volume.data();
-  size_t air = 0;
+  size_t negative = 0;
   const size_t step = std::max<size_t>(1, d.size() / 200000);
   size_t n = 0;
   for (size_t i = 0; i < d.size(); i += step, ++n)
-    if (d[i] < -850) ++air;
-  if (n > 0 && air < n / 500)
+    if (d[i] < -150) ++negative;
+  if (n > 0 && negative * 500 < n)
     throw NotApplicableError(
-        "values do not look like CT Hounsfield units (no air below -850 HU); MR or PET?");
+        "values do not look like CT Hounsfield units (no fat, lung or air below -150 HU); "
+        "MR or PET?");
 }
 
 Analysis analyzeLoaded(const LoadedStudy& study, const AnalysisConfig& config) {
@@ -127,8 +128,8 @@ Analysis analyzeLoaded(const LoadedStudy& study, const AnalysisConfig& config) {
     density::measureTrabecularHu(study.volume, a.model, config.density);
     return density::summariseDensity(a.model.vertebrae, config.density);
   });
-  r.patient = timer.run(
-      "decision", [&] { return decision::decide(a.model.vertebrae, dens, config.referral); });
+  r.patient = timer.run("decision",
+                        [&] { return decision::decide(a.model.vertebrae, dens, config.referral); });
   r.vertebrae = a.model.vertebrae;
   r.vertebraeSource = a.model.source;
   r.warnings.insert(r.warnings.end(), a.model.warnings.begin(), a.model.warnings.end());
@@ -191,8 +192,7 @@ int runAnalyze(const AnalyzeOptions& options, const AnalysisConfig& config, std:
       const auto tl = std::chrono::steady_clock::now();
       study = io::loadStudy(options.input);
       report.timingMs["load"] =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tl)
-              .count();
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tl).count();
     }
     study.info.path = options.input;
     report.input = study.info;
