@@ -1,12 +1,188 @@
 #include "density/density.h"
 
-namespace spinescreen::density {
+#include <itkSignedMaurerDistanceMapImageFilter.h>
 
-void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const DensityConfig& config) {}
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+
+#include "core/itk_bridge.h"
+
+namespace spinescreen::density {
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+struct Crop {
+  LabelImage mask;  // 0/1 body with a margin
+};
+
+Crop cropBody(const LabelImage& labels, int value) {
+  const Grid& g = labels.grid();
+  std::array<int64_t, 3> lo{INT64_MAX, INT64_MAX, INT64_MAX}, hi{INT64_MIN, INT64_MIN, INT64_MIN};
+  for (int64_t k = 0; k < g.size[2]; ++k)
+    for (int64_t j = 0; j < g.size[1]; ++j)
+      for (int64_t i = 0; i < g.size[0]; ++i)
+        if (labels.at(i, j, k) == value) {
+          const std::array<int64_t, 3> idx{i, j, k};
+          for (int d = 0; d < 3; ++d) {
+            lo[d] = std::min(lo[d], idx[d]);
+            hi[d] = std::max(hi[d], idx[d]);
+          }
+        }
+  if (lo[0] == INT64_MAX) return {};
+  const int margin = 2;
+  Grid cg = g;
+  for (int d = 0; d < 3; ++d) {
+    lo[d] -= margin;
+    cg.size[d] = hi[d] - lo[d] + 1 + margin;
+    cg.size[d] += margin;
+  }
+  cg.origin = g.indexToLps({double(lo[0]), double(lo[1]), double(lo[2])});
+  Crop c{LabelImage(cg, 0)};
+  for (int64_t k = 0; k < cg.size[2]; ++k)
+    for (int64_t j = 0; j < cg.size[1]; ++j)
+      for (int64_t i = 0; i < cg.size[0]; ++i)
+        c.mask.at(i, j, k) = labels.valueOr(i + lo[0], j + lo[1], k + lo[2], 0) == value;
+  return c;
+}
+
+FloatImage signedDistance(const LabelImage& mask) {
+  using Filter =
+      itk::SignedMaurerDistanceMapImageFilter<itk::Image<uint8_t, 3>, itk::Image<float, 3>>;
+  auto f = Filter::New();
+  f->SetInput(toItk(mask));
+  f->SetInsideIsPositive(false);
+  f->SetUseImageSpacing(true);
+  f->SetSquaredDistance(false);
+  f->SetBackgroundValue(0);
+  f->Update();
+  return fromItk<float>(f->GetOutput());
+}
+
+// Where the posterior part of the body (the basivertebral vein's entry) begins, as a
+// coordinate along the anterior axis: the posterior quarter of the measured depth.
+std::optional<double> posteriorLimit(const Vertebra& v) {
+  if (!v.axisAnterior || v.heightSegmentsLps.size() != 3) return std::nullopt;
+  const Vec3 a = v.axisAnterior->normalized();
+  const double a15 = v.heightSegmentsLps[0].first.dot(a);
+  const double a85 = v.heightSegmentsLps[2].first.dot(a);
+  const double depth = (a15 - a85) / 0.70;
+  if (depth <= 0) return std::nullopt;
+  const double posteriorWall = a85 - 0.15 * depth;
+  return posteriorWall + 0.25 * depth;
+}
+
+}  // namespace
+
+void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const DensityConfig& config) {
+  if (model.bodies.empty()) return;
+  const bool sameGrid = model.bodies.grid().sameGeometryAs(volume.grid());
+  for (Vertebra& v : model.vertebrae) {
+    if (!v.measurable || v.bodyLabel == 0) continue;
+    const Crop c = cropBody(model.bodies, v.bodyLabel);
+    if (c.mask.empty()) continue;
+    const FloatImage dist = signedDistance(c.mask);
+    const Grid& cg = c.mask.grid();
+    const double halfVoxel = 0.5 * std::min({cg.spacing.x, cg.spacing.y, cg.spacing.z});
+    const auto postLimit = posteriorLimit(v);
+    const Vec3 ant = v.axisAnterior ? v.axisAnterior->normalized() : Vec3{};
+    const double voxelMl = cg.spacing.x * cg.spacing.y * cg.spacing.z / 1000.0;
+    const size_t minVoxels = std::max<size_t>(8, static_cast<size_t>(0.3 / voxelMl));
+
+    std::vector<double> hu;
+    for (double depth : {config.interiorDepthMm, config.thinBodyInteriorDepthMm}) {
+      hu.clear();
+      for (int64_t k = 0; k < cg.size[2]; ++k)
+        for (int64_t j = 0; j < cg.size[1]; ++j)
+          for (int64_t i = 0; i < cg.size[0]; ++i) {
+            if (!c.mask.at(i, j, k) || dist.at(i, j, k) > -(depth - halfVoxel)) continue;
+            const Vec3 p = cg.indexToLps({double(i), double(j), double(k)});
+            if (postLimit && p.dot(ant) < *postLimit) continue;
+            double value;
+            if (sameGrid) {
+              const Vec3 idx = volume.grid().lpsToIndex(p);
+              value = volume.at(std::llround(idx.x), std::llround(idx.y), std::llround(idx.z));
+            } else {
+              value = sampleLinearLps(volume, p, std::nan(""));
+              if (std::isnan(value)) continue;
+            }
+            hu.push_back(value);
+          }
+      if (hu.size() >= minVoxels) {
+        if (depth != config.interiorDepthMm)
+          v.notes.push_back("density ROI at " + std::to_string(static_cast<int>(depth)) +
+                            " mm from the surface (body too thin for " +
+                            std::to_string(static_cast<int>(config.interiorDepthMm)) + " mm)");
+        break;
+      }
+    }
+    if (hu.size() < minVoxels) {
+      v.notes.push_back("trabecular HU not measured: body interior too small");
+      continue;
+    }
+    // Cement and dense sclerosis out; then focal outliers beyond 3 robust SDs.
+    std::vector<double> kept;
+    for (double x : hu)
+      if (x <= config.cementMinHu) kept.push_back(x);
+    if (kept.size() < minVoxels) {
+      v.notes.push_back("trabecular HU not measured: body interior is dense (cement?)");
+      continue;
+    }
+    const double med = median(kept);
+    std::vector<double> dev;
+    for (double x : kept) dev.push_back(std::abs(x - med));
+    const double sd = std::max(1.0, 1.4826 * median(dev));
+    std::vector<double> roi;
+    for (double x : kept)
+      if (std::abs(x - med) <= 3.0 * sd) roi.push_back(x);
+    double sum = 0.0;
+    for (double x : roi) sum += x;
+    v.trabecularHu = sum / roi.size();
+    v.trabecularHuMedian = median(roi);
+    v.trabecularVoxels = static_cast<int>(roi.size());
+  }
+}
 
 DensitySummary summariseDensity(const std::vector<Vertebra>& vertebrae,
                                 const DensityConfig& config) {
-  return {};
+  DensitySummary s;
+  auto find = [&](const std::string& label) -> const Vertebra* {
+    for (const auto& v : vertebrae)
+      if (v.label == label) return &v;
+    return nullptr;
+  };
+  auto usable = [](const Vertebra* v) {
+    return v && v->measurable && v->trabecularHu && !(v->genantGrade && *v->genantGrade >= 2);
+  };
+  if (const Vertebra* l1 = find("L1"); l1 && l1->measurable && l1->trabecularHu)
+    s.l1TrabecularHu = l1->trabecularHu;
+  for (const char* level : {"L1", "T12", "L2"}) {
+    const Vertebra* v = find(level);
+    if (usable(v)) {
+      s.densityHu = v->trabecularHu;
+      s.densityLevel = level;
+      break;
+    }
+  }
+  if (!s.densityHu) {
+    s.category = DensityCategory::kIndeterminate;
+  } else if (*s.densityHu <= config.osteoporosisLikelyMaxHu) {
+    s.category = DensityCategory::kOsteoporosisLikely;
+    s.categoryCutoffHu = config.osteoporosisLikelyMaxHu;
+  } else if (*s.densityHu <= config.lowMaxHu) {
+    s.category = DensityCategory::kLow;
+    s.categoryCutoffHu = config.lowMaxHu;
+  } else {
+    s.category = DensityCategory::kNormal;
+  }
+  return s;
 }
 
 }  // namespace spinescreen::density

@@ -16,6 +16,8 @@ struct DensityConfig {
   double thinBodyInteriorDepthMm = 3.0;  // used where the body is too thin for the above
   double osteoporosisLikelyMaxHu = 110.0;
   double lowMaxHu = 160.0;
+  // Voxels above this are cement or dense sclerosis, not trabecular bone.
+  double cementMinHu = 600.0;
 };
 
 // Fills trabecularHu of every measurable vertebra.
@@ -26,6 +28,8 @@ struct DensitySummary {
   std::optional<double> densityHu;
   std::optional<std::string> densityLevel;
   DensityCategory category = DensityCategory::kIndeterminate;
+  // The cut-off that decided the category (osteoporosis_likely or low), for the reasons.
+  std::optional<double> categoryCutoffHu;
 };
 
 // L1, or T12 / L2 when L1 is fractured or not measurable.

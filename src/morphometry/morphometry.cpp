@@ -1,9 +1,388 @@
 #include "morphometry/morphometry.h"
 
+#include <vnl/algo/vnl_symmetric_eigensystem.h>
+#include <vnl/vnl_matrix_fixed.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "core/labels.h"
+
 namespace spinescreen::morphometry {
+namespace {
 
-void measureHeights(const HuVolume& volume, SpineModel& model, const MorphometryConfig& config) {}
+constexpr double kStepMm = 0.2;  // profile sampling step
 
-void gradeVertebrae(std::vector<Vertebra>& vertebrae) {}
+std::string fmt1(double v) {
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(1);
+  s << v;
+  return s.str();
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+Vec3 orthogonalised(const Vec3& v, const Vec3& axis) {
+  return (v - axis * v.dot(axis)).normalized();
+}
+
+// One body cut out of the body label map as a 0/1 float image (with a margin), so that linear
+// interpolation gives sub-voxel edges at its 0.5 level.
+struct BodyImage {
+  FloatImage mask;
+  std::vector<Vec3> points;  // voxel centres (LPS) of the body
+  Vec3 centroid;
+};
+
+struct Box {
+  std::array<int64_t, 3> lo{INT64_MAX, INT64_MAX, INT64_MAX};
+  std::array<int64_t, 3> hi{INT64_MIN, INT64_MIN, INT64_MIN};
+};
+
+std::map<int, Box> labelBoxes(const LabelImage& labels) {
+  std::map<int, Box> out;
+  const Size3& s = labels.size();
+  for (int64_t k = 0; k < s[2]; ++k)
+    for (int64_t j = 0; j < s[1]; ++j)
+      for (int64_t i = 0; i < s[0]; ++i) {
+        const int v = labels.at(i, j, k);
+        if (!v) continue;
+        Box& b = out[v];
+        const std::array<int64_t, 3> idx{i, j, k};
+        for (int d = 0; d < 3; ++d) {
+          b.lo[d] = std::min(b.lo[d], idx[d]);
+          b.hi[d] = std::max(b.hi[d], idx[d]);
+        }
+      }
+  return out;
+}
+
+BodyImage cutOut(const LabelImage& labels, int value, const Box& box) {
+  const Grid& g = labels.grid();
+  const int margin = 2;
+  std::array<int64_t, 3> lo;
+  Grid cg = g;
+  for (int d = 0; d < 3; ++d) {
+    lo[d] = box.lo[d] - margin;
+    cg.size[d] = box.hi[d] - box.lo[d] + 1 + 2 * margin;
+  }
+  cg.origin = g.indexToLps({double(lo[0]), double(lo[1]), double(lo[2])});
+  BodyImage b{FloatImage(cg, 0.0f), {}, {}};
+  for (int64_t k = 0; k < cg.size[2]; ++k)
+    for (int64_t j = 0; j < cg.size[1]; ++j)
+      for (int64_t i = 0; i < cg.size[0]; ++i)
+        if (labels.valueOr(i + lo[0], j + lo[1], k + lo[2], 0) == value) {
+          b.mask.at(i, j, k) = 1.0f;
+          const Vec3 p = cg.indexToLps({double(i), double(j), double(k)});
+          b.points.push_back(p);
+          b.centroid += p;
+        }
+  if (!b.points.empty()) b.centroid = b.centroid / double(b.points.size());
+  return b;
+}
+
+// Principal axes of a point set, largest variance first.
+std::array<std::pair<double, Vec3>, 3> principalAxes(const std::vector<Vec3>& pts, const Vec3& c) {
+  vnl_matrix_fixed<double, 3, 3> cov(0.0);
+  for (const auto& p : pts) {
+    const Vec3 d = p - c;
+    for (int r = 0; r < 3; ++r)
+      for (int s = 0; s < 3; ++s) cov(r, s) += d[r] * d[s];
+  }
+  cov /= std::max<double>(1.0, static_cast<double>(pts.size()));
+  vnl_symmetric_eigensystem<double> eig(cov.as_ref());
+  std::array<std::pair<double, Vec3>, 3> out;
+  for (int e = 0; e < 3; ++e) {
+    // vnl orders eigenvalues ascending.
+    const int col = 2 - e;
+    out[e] = {eig.get_eigenvalue(col), Vec3{eig.V(0, col), eig.V(1, col), eig.V(2, col)}};
+  }
+  return out;
+}
+
+// Where a line p0 + t*dir enters and leaves the body (0.5 level of the interpolated mask),
+// following the inside run that contains t = 0 or, failing that, the nearest one.
+std::optional<std::pair<double, double>> crossings(const FloatImage& mask, const Vec3& p0,
+                                                   const Vec3& dir, double halfLenMm) {
+  const int n = static_cast<int>(halfLenMm / kStepMm);
+  std::vector<double> v(2 * n + 1);
+  for (int i = -n; i <= n; ++i) v[i + n] = sampleLinearLps(mask, p0 + dir * (i * kStepMm), 0.0);
+  int start = -1;
+  for (int r = 0; r <= n && start < 0; ++r) {
+    if (v[n + r] >= 0.5)
+      start = n + r;
+    else if (v[n - r] >= 0.5)
+      start = n - r;
+  }
+  if (start < 0) return std::nullopt;
+  int lo = start, hi = start;
+  while (lo > 0 && v[lo - 1] >= 0.5) --lo;
+  while (hi < 2 * n && v[hi + 1] >= 0.5) ++hi;
+  if (lo == 0 || hi == 2 * n) return std::nullopt;  // runs off the search range
+  auto edge = [&](int in, int out) {
+    const double a = v[in], b = v[out];
+    const double f = (a - 0.5) / std::max(1e-9, a - b);
+    return ((in - n) + f * (out - in)) * kStepMm;
+  };
+  return std::make_pair(edge(lo, lo - 1), edge(hi, hi + 1));
+}
+
+struct Frame {
+  Vec3 sup, ant, lat;
+};
+
+Frame bodyFrame(const Vertebra& v, const BodyImage& b, const std::optional<Vec3>& neighbourAxis) {
+  const auto axes = principalAxes(b.points, b.centroid);
+  Frame f;
+  if (v.axisSuperior && v.axisSuperior->norm() > 0.5) {
+    f.sup = v.axisSuperior->normalized();
+  } else {
+    const Vec3 ref = neighbourAxis ? *neighbourAxis : Vec3{0, 0, 1};
+    int best = 0;
+    for (int e = 1; e < 3; ++e)
+      if (std::abs(axes[e].second.dot(ref)) > std::abs(axes[best].second.dot(ref))) best = e;
+    Vec3 e = axes[best].second;
+    if (e.dot(ref) < 0) e = -e;
+    // The body's shortest axis is its height; trust it when it agrees with the column.
+    f.sup = e.dot(ref) > std::cos(35.0 * M_PI / 180.0) ? e.normalized() : ref.normalized();
+  }
+  if (v.axisAnterior && v.axisAnterior->norm() > 0.5) {
+    f.ant = orthogonalised(*v.axisAnterior, f.sup);
+  } else {
+    // Towards the front: away from the posterior elements when the whole vertebra's centroid
+    // is known apart from the body's, else the patient's anterior (-y in LPS); refined by
+    // the body's own principal axes when its cross-section is clearly longer one way.
+    Vec3 guess{0, -1, 0};
+    if (v.bodyCentroidLps && (*v.bodyCentroidLps - v.centroidLps).norm() > 3.0)
+      guess = *v.bodyCentroidLps - v.centroidLps;
+    guess = orthogonalised(guess, f.sup);
+    f.ant = guess;
+    // In-plane principal axes (perpendicular to sup).
+    std::vector<std::pair<double, Vec3>> inPlane;
+    for (const auto& a : axes)
+      if (std::abs(a.second.dot(f.sup)) < 0.7) inPlane.push_back(a);
+    if (inPlane.size() == 2 && inPlane[0].first > 1.15 * inPlane[1].first) {
+      // The longer in-plane axis is the body's width; depth runs along the other.
+      Vec3 depth = orthogonalised(inPlane[1].second, f.sup);
+      if (depth.dot(guess) < 0) depth = -depth;
+      if (depth.dot(guess) > std::cos(40.0 * M_PI / 180.0)) f.ant = depth;
+    }
+  }
+  f.lat = f.sup.cross(f.ant).normalized();
+  return f;
+}
+
+struct Measured {
+  Heights h;
+  std::vector<std::pair<Vec3, Vec3>> segments;
+};
+
+std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
+                                    const MorphometryConfig& config, std::string& why) {
+  const double reach = 80.0;
+  const Vec3 c = b.centroid;
+  const auto vert = crossings(b.mask, c, f.sup, reach);
+  const auto wide = crossings(b.mask, c, f.lat, reach);
+  if (!vert || !wide) {
+    why = "body centre profile failed";
+    return std::nullopt;
+  }
+  const double h0 = vert->second - vert->first;
+  const double w0 = wide->second - wide->first;
+  const Vec3 mid = c + f.sup * (0.5 * (vert->first + vert->second)) +
+                   f.lat * (0.5 * (wide->first + wide->second));
+  // Depth at mid-height (clear of endplate osteophytes), median of parallel lines.
+  std::vector<double> front, back;
+  for (double ds : {-0.15, 0.0, 0.15})
+    for (double dl : {-0.1, 0.0, 0.1}) {
+      const auto d = crossings(b.mask, mid + f.sup * (ds * h0) + f.lat * (dl * w0), f.ant, reach);
+      if (!d) continue;
+      back.push_back(d->first);
+      front.push_back(d->second);
+    }
+  if (front.size() < 5) {
+    why = "body depth profile failed";
+    return std::nullopt;
+  }
+  const double tA = median(front), tP = median(back);
+  const double depth = tA - tP;
+  if (depth < 5.0 || h0 < 3.0) {
+    why = "body too small (depth " + fmt1(depth) + " mm)";
+    return std::nullopt;
+  }
+  // Heights along the spine axis in the body's core, median over parallel lines, so that a
+  // focal pit (Schmorl's node) or a rim osteophyte does not decide.
+  const double lateralSpread = std::clamp(0.2 * w0, 1.0, 10.0);
+  const double fractions[3] = {config.anteriorFraction, config.middleFraction,
+                               config.posteriorFraction};
+  Measured m;
+  double hs[3];
+  for (int q = 0; q < 3; ++q) {
+    const double a = tA - fractions[q] * depth;
+    std::vector<double> heights, lows, highs;
+    for (double da : {-0.5, 0.0, 0.5})
+      for (double dl : {-1.0, -0.5, 0.0, 0.5, 1.0}) {
+        const Vec3 p = mid + f.ant * (a + da) + f.lat * (dl * lateralSpread);
+        const auto r = crossings(b.mask, p, f.sup, reach);
+        if (!r) continue;
+        heights.push_back(r->second - r->first);
+        lows.push_back(r->first);
+        highs.push_back(r->second);
+      }
+    if (heights.size() < 8) {
+      why = "height profile failed";
+      return std::nullopt;
+    }
+    hs[q] = median(heights);
+    const Vec3 base = mid + f.ant * a;
+    const double lo = median(lows), hi = median(highs);
+    // Drawn segment centred on the median edges with the median height.
+    const double centre = 0.5 * (lo + hi);
+    m.segments.emplace_back(base + f.sup * (centre - hs[q] / 2),
+                            base + f.sup * (centre + hs[q] / 2));
+  }
+  m.h = {hs[0], hs[1], hs[2]};
+  return m;
+}
+
+}  // namespace
+
+void measureHeights(const HuVolume& volume, SpineModel& model, const MorphometryConfig& config) {
+  if (model.bodies.empty()) return;
+  const auto boxes = labelBoxes(model.bodies);
+  auto& vs = model.vertebrae;
+  // Body centroids for the column direction at each level.
+  for (size_t i = 0; i < vs.size(); ++i) {
+    Vertebra& v = vs[i];
+    if (!v.measurable) continue;
+    const auto it = boxes.find(v.bodyLabel);
+    if (v.bodyLabel == 0 || it == boxes.end()) {
+      v.measurable = false;
+      v.notMeasurableReason = "no body segmented";
+      continue;
+    }
+    const BodyImage b = cutOut(model.bodies, v.bodyLabel, it->second);
+    if (!v.bodyCentroidLps) v.bodyCentroidLps = b.centroid;
+    std::optional<Vec3> neighbourAxis;
+    auto centreOf = [&](size_t k) -> std::optional<Vec3> {
+      return vs[k].bodyCentroidLps ? vs[k].bodyCentroidLps : std::optional<Vec3>(vs[k].centroidLps);
+    };
+    if (vs.size() >= 2) {
+      const auto up = centreOf(i == 0 ? 0 : i - 1);
+      const auto down = centreOf(std::min(vs.size() - 1, i + 1));
+      if (up && down && (*up - *down).norm() > 5.0) neighbourAxis = (*up - *down).normalized();
+    }
+    const Frame f = bodyFrame(v, b, neighbourAxis);
+    std::string why;
+    const auto m = measureBody(b, f, config, why);
+    if (!m) {
+      v.measurable = false;
+      v.notMeasurableReason = "heights could not be measured: " + why;
+      continue;
+    }
+    v.heights = m->h;
+    v.heightSegmentsLps = m->segments;
+    if (!v.axisSuperior) v.axisSuperior = f.sup;
+    if (!v.axisAnterior) v.axisAnterior = f.ant;
+  }
+}
+
+int genantGradeForLoss(double loss) {
+  // Rounded to 1e-9 so that a loss computed as 0.19999999999999996 meets its band edge.
+  loss = std::round(loss * 1e9) / 1e9;
+  if (loss < 0.20) return 0;
+  if (loss < 0.25) return 1;
+  if (loss <= 0.40) return 2;
+  return 3;
+}
+
+double fractureProbability(double loss, const std::string& label,
+                           std::optional<double> sliceThicknessMm) {
+  // Centred on the moderate threshold (25% loss); the transition widens with slice thickness
+  // because a thick slice blurs each endplate by about half its thickness.
+  const double thick = sliceThicknessMm.value_or(1.0);
+  const double scale = 0.025 + 0.008 * std::max(0.0, thick - 1.0);
+  double logit = (loss - 0.25) / scale;
+  // Prior by level: fractures cluster at the thoracolumbar junction and mid-thoracic spine;
+  // L5 and the cervical spine are rarely affected by osteoporotic VCF.
+  const auto ord = columnOrdinal(label);
+  if (ord) {
+    if (*ord >= 17 && *ord <= 19.5)
+      logit += 0.3;  // T11..L1
+    else if (*ord >= 12 && *ord <= 15)
+      logit += 0.15;  // T6..T9
+    else if (*ord < 7 || *ord == 23)
+      logit -= 0.3;  // cervical, L5
+  }
+  return 1.0 / (1.0 + std::exp(-logit));
+}
+
+void gradeVertebrae(std::vector<Vertebra>& vertebrae) { gradeVertebrae(vertebrae, {}); }
+
+void gradeVertebrae(std::vector<Vertebra>& vs, const GradingConfig& config) {
+  const size_t n = vs.size();
+  auto measured = [&](size_t i) { return vs[i].measurable && vs[i].heights.has_value(); };
+  auto adjacent = [&](size_t i, size_t j) {
+    const auto a = columnOrdinal(vs[i].label), b = columnOrdinal(vs[j].label);
+    return a && b && std::abs(*a - *b) <= 1.0 + 1e-9;
+  };
+  std::vector<int> grade(n, 0);
+  std::vector<double> loss(n, 0.0), neighbourHp(n, 0.0);
+  std::vector<bool> hasNeighbour(n, false);
+  // Neighbour references depend on which neighbours are fractured: iterate to a fixed point
+  // (starting from each body's own posterior height).
+  for (int iter = 0; iter < 8; ++iter) {
+    bool changed = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (!measured(i)) continue;
+      const Heights& h = *vs[i].heights;
+      double sum = 0.0;
+      int count = 0;
+      for (size_t j : {i - 1, i + 1}) {
+        if (j >= n || !measured(j) || !adjacent(i, j) || (iter > 0 && grade[j] >= 2)) continue;
+        sum += vs[j].heights->posteriorMm;
+        ++count;
+      }
+      hasNeighbour[i] = count > 0;
+      neighbourHp[i] = count ? sum / count : 0.0;
+      const double ref = std::max(h.posteriorMm, iter == 0 ? 0.0 : neighbourHp[i]);
+      const double l = ref > 0 ? 1.0 - std::min(h.anteriorMm, h.middleMm) / ref : 0.0;
+      const int g = genantGradeForLoss(l);
+      if (g != grade[i] || l != loss[i]) changed = true;
+      grade[i] = g;
+      loss[i] = l;
+    }
+    if (!changed && iter > 0) break;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    Vertebra& v = vs[i];
+    if (!measured(i)) continue;
+    const Heights& h = *v.heights;
+    v.heightLoss = std::max(0.0, loss[i]);
+    v.genantGrade = grade[i];
+    const double ref = std::max(h.posteriorMm, hasNeighbour[i] ? neighbourHp[i] : 0.0);
+    if (grade[i] == 0) {
+      v.morphology = Morphology::kNormal;
+    } else if (hasNeighbour[i] && h.posteriorMm < 0.8 * neighbourHp[i]) {
+      v.morphology = Morphology::kCrush;
+    } else if (h.middleMm < h.anteriorMm - 0.05 * ref) {
+      v.morphology = Morphology::kBiconcave;
+    } else {
+      v.morphology = Morphology::kWedge;
+    }
+    v.fractureProbability = fractureProbability(*v.heightLoss, v.label, config.sliceThicknessMm);
+    if (grade[i] == 1 && config.sliceThicknessMm && *config.sliceThicknessMm >= 2.5)
+      v.notes.push_back("grade 1 uncertain at " + fmt1(*config.sliceThicknessMm) + " mm slices");
+  }
+}
 
 }  // namespace spinescreen::morphometry

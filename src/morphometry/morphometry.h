@@ -1,6 +1,8 @@
 // Vertebral body heights, Genant grade and shape (see CLINICAL.md's grading rule).
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "core/image.h"
@@ -19,8 +21,21 @@ struct MorphometryConfig {
 // Fills heights (and the drawn height segments) of every measurable vertebra.
 void measureHeights(const HuVolume& volume, SpineModel& model, const MorphometryConfig& config);
 
+struct GradingConfig {
+  // Slice thickness of the scan: a thick slice blurs the endplates, which widens the
+  // fracture probability's transition and makes grade 1 uncertain.
+  std::optional<double> sliceThicknessMm;
+};
+
 // Fills heightLoss, genantGrade, morphology and fractureProbability from the heights, by the
 // one grading rule (ref = max(own Hp, mean Hp of unfractured neighbours)).
 void gradeVertebrae(std::vector<Vertebra>& vertebrae);
+void gradeVertebrae(std::vector<Vertebra>& vertebrae, const GradingConfig& config);
+
+// Genant grade of a height loss: 0 below 0.20, 1 below 0.25, 2 up to 0.40, 3 above.
+int genantGradeForLoss(double heightLoss);
+// Fracture probability: logistic in height loss, with a small per-level prior.
+double fractureProbability(double heightLoss, const std::string& label,
+                           std::optional<double> sliceThicknessMm);
 
 }  // namespace spinescreen::morphometry
