@@ -6,7 +6,7 @@ DEMO_OUT ?= out/demo
 SAMPLE := data/sample/example_ct.nii.gz
 STAMP := $(BUILD_DIR)/.deps-installed
 
-.PHONY: all deps configure build demo test bench clean format
+.PHONY: all deps configure build demo test test-sanitize bench tidy clean format
 
 all: build
 
@@ -29,6 +29,20 @@ demo: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# The test suite again under AddressSanitizer + UndefinedBehaviorSanitizer; any report fails.
+SAN_DIR ?= build-sanitize
+test-sanitize: deps
+	cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPINESCREEN_SANITIZE=ON \
+	  -DSPINESCREEN_BUILD_BENCH=OFF
+	cmake --build $(SAN_DIR) -j $(JOBS)
+	cd $(SAN_DIR) && ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 1800 -LE no_sanitize
+
+tidy: configure
+	run-clang-tidy -quiet -p $(BUILD_DIR) '^$(CURDIR)/(src|apps)/' > $(BUILD_DIR)/tidy.log 2>&1 \
+	  || { tail -50 $(BUILD_DIR)/tidy.log; exit 1; }
 
 bench: build
 	./bench/run_all.sh $(BUILD_DIR)
