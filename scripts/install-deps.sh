@@ -10,7 +10,8 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libvalijson-dev
   libgtest-dev googletest libbenchmark-dev
   libpng-dev zlib1g-dev libsqlite3-dev
-  dcm2niix python3
+  dcm2niix python3 time
+  orthanc dicom3tools
 )
 
 missing=()
