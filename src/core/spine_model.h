@@ -15,6 +15,9 @@ struct SpineModel {
   // Body label map: value Vertebra::bodyLabel marks that vertebra's body (cortex included,
   // posterior elements excluded). Its grid may be the input grid or a working grid.
   LabelImage bodies;
+  // Whole-vertebra label map (body and posterior elements), same values as `bodies`; may be
+  // empty.
+  LabelImage vertebraeMask;
   // Centreline of the column through the bodies, cranial to caudal (LPS mm), for the
   // sagittal reformation; may be empty.
   std::vector<Vec3> centrelineLps;

@@ -1,11 +1,682 @@
 #include "spine/spine_locator.h"
 
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
 #include "core/errors.h"
+#include "core/labels.h"
+#include "spine/column.h"
+#include "spine/itk_steps.h"
 
 namespace spinescreen::spine {
+namespace {
+
+using detail::Centreline;
+using detail::DiscFind;
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double median(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }), v.end());
+  if (v.empty()) return kNaN;
+  const size_t m = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + m, v.end());
+  return v[m];
+}
+
+// Linear interpolation of a per-sample curve at a fractional index.
+Vec3 at(const std::vector<Vec3>& v, double s) {
+  s = std::clamp(s, 0.0, static_cast<double>(v.size() - 1));
+  const size_t i = static_cast<size_t>(std::floor(s));
+  const size_t j = std::min(v.size() - 1, i + 1);
+  const double f = s - static_cast<double>(i);
+  return v[i] * (1.0 - f) + v[j] * f;
+}
+
+// One vertebra candidate along the centreline, in centreline index units.
+struct Segment {
+  double bodyTop = 0.0, bodyBottom = 0.0;  // endplates (cranial, caudal)
+  double slabTop = 0.0, slabBottom = 0.0;  // mid-disc planes, or the line ends
+  bool cutTop = false, cutBottom = false;  // no disc found on that side
+  double spacingMm = kNaN;                 // disc-to-disc distance when both discs exist
+  // Results.
+  bool haveBody = false;
+  Vec3 bodyCentroid, centroid, axisSup, axisAnt;
+  int64_t bodyVoxels = 0;
+  double cortexHu = kNaN, thresholdHu = kNaN, widthMm = kNaN;
+  int ribs = 0;  // sides with a rib articulating (0..2)
+  bool sacralLeft = false, sacralRight = false;
+  std::string notMeasurable;
+};
+
+// Samples a ray from `c` along unit `dir`; values every `step` mm up to `len` mm.
+void sampleRay(const HuVolume& v, const Vec3& c, const Vec3& dir, double step, int n,
+               std::vector<double>& out) {
+  out.resize(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    out[static_cast<size_t>(i)] = sampleLinearLps(v, c + dir * (i * step), -1024.0);
+}
+
+// Outer cortical edge along a ray (mm), or NaN. `tc`: cortex crossing level; `tstop`: level
+// the ray must stay under for `gapMm` after the cortex; `tissue`: level outside.
+double rayEdge(const std::vector<double>& h, double step, double tc, double tstop, double tissue,
+               double gapMm) {
+  const int n = static_cast<int>(h.size());
+  const int gap = std::max(2, static_cast<int>(std::lround(gapMm / step)));
+  std::vector<double> s(h);
+  for (int i = 1; i + 1 < n; ++i) s[static_cast<size_t>(i)] = (h[i - 1] + h[i] + h[i + 1]) / 3.0;
+  bool crossed = false;
+  int stop = -1;
+  for (int i = 0; i < n; ++i) {
+    if (s[static_cast<size_t>(i)] >= tc) crossed = true;
+    if (!crossed) continue;
+    bool below = true;
+    for (int j = i; j < std::min(n, i + gap); ++j)
+      if (s[static_cast<size_t>(j)] >= tstop) {
+        below = false;
+        break;
+      }
+    if (below && i + gap <= n) {
+      stop = i;
+      break;
+    }
+  }
+  if (stop < 0) return kNaN;
+  // Last ridge before the stop, then its half-maximum crossing outward.
+  int peak = stop;
+  const int back = static_cast<int>(std::lround(6.0 / step));
+  for (int i = std::max(0, stop - back); i <= stop; ++i)
+    if (s[static_cast<size_t>(i)] > s[static_cast<size_t>(peak)]) peak = i;
+  const double half = tissue + 0.5 * (s[static_cast<size_t>(peak)] - tissue);
+  for (int i = peak; i + 1 < n; ++i)
+    if (s[static_cast<size_t>(i)] >= half && s[static_cast<size_t>(i + 1)] < half)
+      return (i + (s[static_cast<size_t>(i)] - half) /
+                      (s[static_cast<size_t>(i)] - s[static_cast<size_t>(i + 1)])) *
+             step;
+  return stop * step;
+}
+
+constexpr int kRays = 72;
+constexpr double kRayStep = 0.5;
+constexpr double kRayLen = 45.0;
+
+// Segments one body on the input grid by casting rays in planes normal to its axis, cut at
+// the endplate planes and at the posterior wall; writes `label` into bodies (and the whole
+// vertebra into `whole` when given).
+void segmentVertebra(const HuVolume& vol, const Centreline& line, Segment& sg, uint8_t label,
+                     LabelImage& bodies, LabelImage* whole) {
+  const double sMid = 0.5 * (sg.bodyTop + sg.bodyBottom);
+  Vec3 c = at(line.point, sMid);
+  const Vec3 axisSup = (at(line.tangent, sMid) * -1.0).normalized();
+  Vec3 ant = at(line.anterior, sMid);
+  ant = (ant - axisSup * ant.dot(axisSup)).normalized();
+  const Vec3 lat = axisSup.cross(ant);
+  const Vec3 pSup = at(line.point, sg.bodyTop),
+             nSup = (at(line.tangent, sg.bodyTop) * -1.0).normalized();
+  const Vec3 pInf = at(line.point, sg.bodyBottom),
+             nInf = (at(line.tangent, sg.bodyBottom) * -1.0).normalized();
+  const double hMax = (pSup - c).dot(axisSup), hMin = (pInf - c).dot(axisSup);
+  if (hMax - hMin < 4.0) {
+    sg.notMeasurable = "body too thin to measure";
+    return;
+  }
+  const int nR = static_cast<int>(kRayLen / kRayStep) + 1;
+  std::vector<Vec3> dirs(kRays);
+  for (int a = 0; a < kRays; ++a) {
+    const double th = 2.0 * kPi * a / kRays;  // 0 = anterior, pi/2 = +lat
+    dirs[static_cast<size_t>(a)] = ant * std::cos(th) + lat * std::sin(th);
+  }
+  std::vector<double> ray;
+  // Levels from the mid-body: cortex (median ray maximum), tissue outside, trabecular core.
+  std::vector<double> maxima, outside;
+  for (double h : {0.25 * hMin, 0.0, 0.25 * hMax}) {
+    for (int a = 0; a < kRays; a += 2) {
+      sampleRay(vol, c + axisSup * h, dirs[static_cast<size_t>(a)], kRayStep, nR, ray);
+      double mx = -1e9;
+      for (int i = static_cast<int>(2.0 / kRayStep); i < static_cast<int>(30.0 / kRayStep); ++i)
+        mx = std::max(mx, ray[static_cast<size_t>(i)]);
+      maxima.push_back(mx);
+      for (int i = static_cast<int>(36.0 / kRayStep); i < nR; ++i)
+        outside.push_back(ray[static_cast<size_t>(i)]);
+    }
+  }
+  const double cortex = median(maxima);
+  const double tissue = std::clamp(median(outside), -100.0, 80.0);
+  if (!(cortex > tissue + 60.0)) {
+    sg.notMeasurable = "no cortical bone found around the body";
+    return;
+  }
+  const double tc = tissue + 0.5 * (cortex - tissue);
+  const double tstop = tissue + 0.3 * (cortex - tissue);
+  sg.cortexHu = cortex;
+  sg.thresholdHu = tc;
+
+  // Two passes: the second from the centre of the first outline.
+  const int nPlanes = static_cast<int>(std::floor(hMax - hMin)) + 3;
+  std::vector<std::array<double, kRays>> R(static_cast<size_t>(nPlanes));
+  double dPost = kNaN;
+  for (int pass = 0; pass < 2; ++pass) {
+    Vec3 shift{};
+    int shiftN = 0;
+    for (int pl = 0; pl < nPlanes; ++pl) {
+      const double h = hMin - 1.0 + pl;
+      const Vec3 pc = c + axisSup * h;
+      auto& r = R[static_cast<size_t>(pl)];
+      for (int a = 0; a < kRays; ++a) {
+        sampleRay(vol, pc, dirs[static_cast<size_t>(a)], kRayStep, nR, ray);
+        r[static_cast<size_t>(a)] = rayEdge(ray, kRayStep, tc, tstop, tissue, 4.0);
+      }
+      if (pass == 0 && h > 0.5 * hMin && h < 0.5 * hMax) {
+        Vec3 m{};
+        int n = 0;
+        for (int a = 0; a < kRays; ++a)
+          if (!std::isnan(r[static_cast<size_t>(a)])) {
+            m += dirs[static_cast<size_t>(a)] * (r[static_cast<size_t>(a)] * 0.5);
+            ++n;
+          }
+        if (n > kRays / 2) {
+          shift += m / n;
+          ++shiftN;
+        }
+      }
+    }
+    if (pass == 0 && shiftN > 0) {
+      Vec3 s = shift / shiftN;
+      s = s - axisSup * s.dot(axisSup);
+      if (s.norm() > 12.0) s = s.normalized() * 12.0;
+      c += s;
+    }
+  }
+  // Posterior wall: median reach of the rays pointing backwards in the middle planes.
+  {
+    std::vector<double> back;
+    for (int pl = 0; pl < nPlanes; ++pl) {
+      const double h = hMin - 1.0 + pl;
+      if (h < 0.6 * hMin || h > 0.6 * hMax) continue;
+      for (int a = kRays / 2 - 3; a <= kRays / 2 + 3; ++a)
+        back.push_back(R[static_cast<size_t>(pl)][static_cast<size_t>(a)]);
+    }
+    dPost = median(back);
+  }
+  if (std::isnan(dPost)) {
+    sg.notMeasurable = "posterior wall of the body not found";
+    return;
+  }
+  // Clean each plane: fill gaps, cut at the posterior wall, mirror-symmetry cap (one-sided
+  // bulges are aorta or osteophytes), cap outliers, circular median.
+  std::vector<double> widths;
+  for (auto& r : R) {
+    std::array<double, kRays> q = r;
+    const double med = median(std::vector<double>(q.begin(), q.end()));
+    if (std::isnan(med)) {
+      q.fill(0.0);
+      r = q;
+      continue;
+    }
+    for (int a = 0; a < kRays; ++a) {
+      double& v = q[static_cast<size_t>(a)];
+      if (std::isnan(v)) v = med;
+      const double back = -dirs[static_cast<size_t>(a)].dot(ant);
+      if (back > 0.05) v = std::min(v, (dPost + 0.5) / back);
+      v = std::min(v, 1.7 * med);
+    }
+    std::array<double, kRays> m = q;
+    for (int a = 0; a < kRays; ++a) {
+      const int mirror = (kRays - a) % kRays;
+      m[static_cast<size_t>(a)] =
+          std::min(q[static_cast<size_t>(a)], q[static_cast<size_t>(mirror)] + 3.0);
+    }
+    for (int a = 0; a < kRays; ++a) {
+      std::vector<double> w;
+      for (int d = -2; d <= 2; ++d) w.push_back(m[static_cast<size_t>((a + d + kRays) % kRays)]);
+      r[static_cast<size_t>(a)] = median(w);
+    }
+    widths.push_back(r[kRays / 4] + r[3 * kRays / 4]);
+  }
+  sg.widthMm = median(widths);
+
+  // Rasterise on the input grid inside the oriented box.
+  const Grid& g = vol.grid();
+  double rMax = 0.0;
+  for (const auto& r : R)
+    for (double v : r) rMax = std::max(rMax, v);
+  const double postReach = whole ? dPost + 65.0 : dPost + 1.0;
+  const double latReach = whole ? std::max(rMax, 45.0) : rMax;
+  const Vec3 sTopP = at(line.point, sg.slabTop), sBotP = at(line.point, sg.slabBottom);
+  const Vec3 nTop = (at(line.tangent, sg.slabTop) * -1.0).normalized();
+  const Vec3 nBot = (at(line.tangent, sg.slabBottom) * -1.0).normalized();
+  const double hLo = whole ? std::min(hMin, (sBotP - c).dot(axisSup)) - 2.0 : hMin - 1.0;
+  const double hHi = whole ? std::max(hMax, (sTopP - c).dot(axisSup)) + 2.0 : hMax + 1.0;
+  Vec3 lo{1e18, 1e18, 1e18}, hi{-1e18, -1e18, -1e18};
+  for (int k = 0; k < 8; ++k) {
+    const Vec3 p = c + axisSup * ((k & 1) ? hHi : hLo) + lat * ((k & 2) ? latReach : -latReach) +
+                   ant * ((k & 4) ? rMax + 1.0 : -postReach);
+    const Vec3 idx = g.lpsToIndex(p);
+    for (int d = 0; d < 3; ++d) {
+      lo[d] = std::min(lo[d], idx[d]);
+      hi[d] = std::max(hi[d], idx[d]);
+    }
+  }
+  int64_t i0[3], i1[3];
+  for (int d = 0; d < 3; ++d) {
+    i0[d] = std::max<int64_t>(0, static_cast<int64_t>(std::floor(lo[d])));
+    i1[d] = std::min<int64_t>(g.size[d] - 1, static_cast<int64_t>(std::ceil(hi[d])));
+  }
+  Vec3 sumBody{}, sumWhole{};
+  int64_t nBody = 0, nWhole = 0;
+  for (int64_t k = i0[2]; k <= i1[2]; ++k)
+    for (int64_t j = i0[1]; j <= i1[1]; ++j)
+      for (int64_t i = i0[0]; i <= i1[0]; ++i) {
+        const Vec3 p =
+            g.indexToLps({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
+        const Vec3 q = p - c;
+        const double h = q.dot(axisSup);
+        const double v = q.dot(ant), u = q.dot(lat);
+        bool inBody = false;
+        if ((p - pSup).dot(nSup) <= 0.0 && (p - pInf).dot(nInf) >= 0.0) {
+          const double rr = std::hypot(u, v);
+          double th = std::atan2(u, v);
+          if (th < 0) th += 2.0 * kPi;
+          const double fa = th / (2.0 * kPi) * kRays;
+          const int a0 = static_cast<int>(std::floor(fa)) % kRays;
+          const int a1 = (a0 + 1) % kRays;
+          const double fr = fa - std::floor(fa);
+          const int pl =
+              std::clamp(static_cast<int>(std::lround(h - (hMin - 1.0))), 0, nPlanes - 1);
+          const auto& r = R[static_cast<size_t>(pl)];
+          const double lim =
+              r[static_cast<size_t>(a0)] * (1 - fr) + r[static_cast<size_t>(a1)] * fr;
+          inBody = rr <= lim;
+        }
+        if (inBody) {
+          bodies.at(i, j, k) = label;
+          sumBody += p;
+          ++nBody;
+        }
+        if (whole) {
+          bool inWhole = inBody;
+          if (!inWhole && (p - sTopP).dot(nTop) <= 0.0 && (p - sBotP).dot(nBot) >= 0.0 &&
+              v <= -dPost + 1.0 && v >= -postReach && std::abs(u) <= 45.0 && vol.at(i, j, k) >= tc)
+            inWhole = true;
+          if (inWhole) {
+            whole->at(i, j, k) = label;
+            sumWhole += p;
+            ++nWhole;
+          }
+        }
+      }
+  if (nBody < 20) {
+    sg.notMeasurable = "body outline not found";
+    return;
+  }
+  sg.haveBody = true;
+  sg.bodyVoxels = nBody;
+  sg.bodyCentroid = sumBody / static_cast<double>(nBody);
+  sg.centroid = nWhole > 0 ? sumWhole / static_cast<double>(nWhole) : sg.bodyCentroid;
+  sg.axisSup = axisSup;
+  sg.axisAnt = ant;
+}
+
+// Expected disc-to-disc distance by ordinal (C1=0 .. S1=24), relative units (adult means).
+double expectedSpacing(int ordinal) {
+  static const double kSp[25] = {15, 15, 15, 15,   16, 16, 17,              // C1..C7
+                                 18, 19, 20, 20.5, 21, 22, 23, 24, 25, 26,  // T1..T10
+                                 28, 30,                                    // T11, T12
+                                 32, 34, 35, 35,   33,                      // L1..L5
+                                 33};
+  return kSp[std::clamp(ordinal, 0, 24)];
+}
+
+struct RibComponentStats {
+  int ribs = 0, pelvic = 0;
+};
+
+// Scores ribs and sacro-iliac contact per segment from bone components outside the column.
+RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
+                               std::vector<Segment>& segs, double boneHu) {
+  RibComponentStats stats;
+  const Grid& g = work.grid();
+  const double sp = g.spacing.x;
+  const int64_t nx = g.size[0], ny = g.size[1], nz = g.size[2];
+  // Column axis per slice: between body centre and canal.
+  std::vector<int> nearest(static_cast<size_t>(nz), -1);
+  std::vector<Vec3> axis(static_cast<size_t>(nz));
+  for (size_t i = 0; i < line.point.size(); ++i) {
+    const Vec3 idx = g.lpsToIndex(line.point[i]);
+    const int64_t k = std::lround(idx.z);
+    if (k < 0 || k >= nz) continue;
+    if (nearest[static_cast<size_t>(k)] < 0 ||
+        std::abs(g.lpsToIndex(line.point[static_cast<size_t>(nearest[static_cast<size_t>(k)])]).z -
+                 static_cast<double>(k)) > std::abs(idx.z - static_cast<double>(k))) {
+      nearest[static_cast<size_t>(k)] = static_cast<int>(i);
+      axis[static_cast<size_t>(k)] = line.point[i] + (line.canal[i] - line.point[i]) * 0.5;
+    }
+  }
+  const double r0 = 30.0;
+  LabelImage mask(g, 0);
+  for (int64_t k = 0; k < nz; ++k) {
+    if (nearest[static_cast<size_t>(k)] < 0) continue;
+    const Vec3 a = axis[static_cast<size_t>(k)];
+    for (int64_t j = 0; j < ny; ++j)
+      for (int64_t i = 0; i < nx; ++i) {
+        if (work.at(i, j, k) < boneHu) continue;
+        const Vec3 p =
+            g.indexToLps({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
+        const double dx = p.x - a.x, dy = p.y - a.y;
+        const double r = std::hypot(dx, dy);
+        if (r <= r0 || std::abs(dx) > 120.0 || dy < -40.0) continue;
+        mask.at(i, j, k) = 1;
+      }
+  }
+  int count = 0;
+  const std::vector<int32_t> cc = detail::connectedComponents(mask, count);
+  struct Comp {
+    double rmin = 1e9, rmax = 0.0;
+    int64_t n = 0;
+  };
+  std::vector<Comp> comps(static_cast<size_t>(count) + 1);
+  std::vector<double> rOf(cc.size(), 0.0);
+  for (int64_t k = 0; k < nz; ++k) {
+    if (nearest[static_cast<size_t>(k)] < 0) continue;
+    const Vec3 a = axis[static_cast<size_t>(k)];
+    for (int64_t j = 0; j < ny; ++j)
+      for (int64_t i = 0; i < nx; ++i) {
+        const size_t o = mask.offset(i, j, k);
+        const int32_t l = cc[o];
+        if (!l) continue;
+        const Vec3 p =
+            g.indexToLps({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
+        const double r = std::hypot(p.x - a.x, p.y - a.y);
+        rOf[o] = r;
+        Comp& cp = comps[static_cast<size_t>(l)];
+        cp.rmin = std::min(cp.rmin, r);
+        cp.rmax = std::max(cp.rmax, r);
+        ++cp.n;
+      }
+  }
+  // Medial ends: voxels near each component's innermost radius.
+  std::vector<Vec3> medSum(comps.size());
+  std::vector<double> medAbsDx(comps.size(), 0.0);
+  std::vector<int64_t> medN(comps.size(), 0);
+  // Pelvic contact per segment and side.
+  std::vector<std::array<int64_t, 2>> pelvicContact(segs.size(), {0, 0});
+  auto segmentOf = [&](double s) {
+    for (size_t q = 0; q < segs.size(); ++q)
+      if (s >= segs[q].slabTop && s <= segs[q].slabBottom) return static_cast<int>(q);
+    return -1;
+  };
+  auto lineIndexOf = [&](const Vec3& p) {
+    int best = 0;
+    double bd = 1e18;
+    for (size_t i = 0; i < line.point.size(); ++i) {
+      const double d = (line.point[i] - p).norm();
+      if (d < bd) {
+        bd = d;
+        best = static_cast<int>(i);
+      }
+    }
+    return best;
+  };
+  auto isPelvic = [&](const Comp& cp) {
+    const double len = cp.rmax - cp.rmin;
+    const double vol = static_cast<double>(cp.n) * sp * sp * sp;
+    return cp.rmin <= r0 + 8.0 && len >= 25.0 && (vol >= 40000.0 || vol / len > 400.0);
+  };
+  for (int64_t k = 0; k < nz; ++k) {
+    if (nearest[static_cast<size_t>(k)] < 0) continue;
+    const Vec3 a = axis[static_cast<size_t>(k)];
+    for (int64_t j = 0; j < ny; ++j)
+      for (int64_t i = 0; i < nx; ++i) {
+        const size_t o = mask.offset(i, j, k);
+        const int32_t l = cc[o];
+        if (!l) continue;
+        const Comp& cp = comps[static_cast<size_t>(l)];
+        if (rOf[o] > cp.rmin + 6.0) continue;
+        const Vec3 p =
+            g.indexToLps({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
+        medSum[static_cast<size_t>(l)] += p;
+        medAbsDx[static_cast<size_t>(l)] += std::abs(p.x - a.x);
+        ++medN[static_cast<size_t>(l)];
+        if (isPelvic(cp)) {
+          const int q = segmentOf(nearest[static_cast<size_t>(k)]);
+          if (q >= 0) ++pelvicContact[static_cast<size_t>(q)][p.x > a.x ? 1 : 0];
+        }
+      }
+  }
+  for (size_t l = 1; l < comps.size(); ++l) {
+    const Comp& cp = comps[l];
+    if (cp.n == 0 || medN[l] == 0) continue;
+    const double len = cp.rmax - cp.rmin;
+    const double vol = static_cast<double>(cp.n) * sp * sp * sp;
+    const Vec3 medial = medSum[l] / static_cast<double>(medN[l]);
+    const double absDx = medAbsDx[l] / static_cast<double>(medN[l]);
+    if (isPelvic(cp)) {
+      ++stats.pelvic;
+      continue;
+    }
+    const bool rib = cp.rmin <= r0 + 8.0 && len >= 35.0 && absDx >= 12.0 && vol / len <= 300.0;
+    if (!rib) continue;
+    ++stats.ribs;
+    const int li = lineIndexOf(medial);
+    const int q = segmentOf(li + 3.0 / line.stepMm);
+    if (q < 0) continue;
+    const int side = medial.x > line.point[static_cast<size_t>(li)].x ? 1 : 0;
+    segs[static_cast<size_t>(q)].ribs |= (1 << side);
+  }
+  for (size_t q = 0; q < segs.size(); ++q) {
+    int r = segs[q].ribs;
+    segs[q].ribs = (r & 1) + ((r >> 1) & 1);
+    const int64_t minContact = static_cast<int64_t>(std::ceil(40.0 / (sp * sp)));
+    segs[q].sacralLeft = pelvicContact[q][1] >= minContact;
+    segs[q].sacralRight = pelvicContact[q][0] >= minContact;
+  }
+  return stats;
+}
+
+}  // namespace
 
 SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
-  throw NotApplicableError("spine localisation is not available in this build");
+  if (volume.empty()) throw InputError("empty volume");
+  const Grid& g = volume.grid();
+  for (int d = 0; d < 3; ++d)
+    if (!(g.spacing[d] > 0.0)) throw InputError("voxel spacing must be positive");
+  const double workSp = config.workingSpacingMm > 0.0 ? config.workingSpacingMm : 2.0;
+  const HuVolume work = detail::resampleIsotropicLps(volume, workSp);
+  if (work.size()[2] * workSp < 20.0)
+    throw NotApplicableError("no spine in view: the volume covers under 20 mm head to foot");
+
+  const detail::ColumnTrack track = detail::trackColumn(work);
+  const double runMm = (track.lastSlice - track.firstSlice + 1) * workSp;
+  if (track.lastSlice < track.firstSlice || runMm < 30.0) {
+    std::ostringstream m;
+    m << "no spine in view: no vertebral column (body in front of a spinal canal) found";
+    if (track.lastSlice >= track.firstSlice)
+      m << " over more than " << static_cast<int>(runMm) << " mm";
+    throw NotApplicableError(m.str());
+  }
+  const Centreline line = detail::buildCentreline(track, 1.0);
+  const std::vector<double> profile = detail::bodyProfile(volume, line);
+  std::vector<double> widthMm;
+  const std::vector<double> ring = detail::ringProfile(volume, line, &widthMm);
+  const std::vector<DiscFind> discs = detail::findDiscs(profile, ring, widthMm, line.stepMm);
+  const double last = static_cast<double>(line.point.size() - 1);
+
+  SpineModel model;
+  model.centrelineLps = line.point;
+  if (discs.empty())
+    throw NotApplicableError("no spine in view: no intervertebral disc found along the column");
+
+  // Segments between discs; partial segments at both ends.
+  std::vector<Segment> segs;
+  {
+    Segment top;
+    top.slabTop = 0.0;
+    top.bodyTop = 0.0;
+    top.bodyBottom = discs.front().cranialEdge;
+    top.slabBottom = discs.front().index;
+    top.cutTop = true;
+    if ((top.bodyBottom - top.bodyTop) * line.stepMm >= 6.0) segs.push_back(top);
+    for (size_t i = 0; i + 1 < discs.size(); ++i) {
+      Segment s;
+      s.bodyTop = discs[i].caudalEdge;
+      s.bodyBottom = discs[i + 1].cranialEdge;
+      s.slabTop = discs[i].index;
+      s.slabBottom = discs[i + 1].index;
+      s.spacingMm = (discs[i + 1].index - discs[i].index) * line.stepMm;
+      segs.push_back(s);
+    }
+    Segment bot;
+    bot.bodyTop = discs.back().caudalEdge;
+    bot.slabTop = discs.back().index;
+    bot.slabBottom = last;
+    bot.bodyBottom = last;
+    bot.cutBottom = true;
+    if ((bot.bodyBottom - bot.bodyTop) * line.stepMm >= 6.0) segs.push_back(bot);
+  }
+  // A long caudal remainder is the sacrum: keep one vertebra-length of it as the candidate S1.
+  if (!segs.empty() && segs.back().cutBottom && segs.size() >= 2) {
+    Segment& b = segs.back();
+    const double prevSp =
+        std::isnan(segs[segs.size() - 2].spacingMm) ? 30.0 : segs[segs.size() - 2].spacingMm;
+    const double maxLen = 0.9 * prevSp / line.stepMm;
+    if (b.bodyBottom - b.bodyTop > maxLen) {
+      b.bodyBottom = b.bodyTop + maxLen;
+      b.slabBottom = std::min(b.slabBottom, b.bodyBottom + 3.0 / line.stepMm);
+    }
+  }
+  if (segs.size() > 250) throw Error(ErrorCode::kInternal, "too many vertebra candidates");
+  model.bodies = LabelImage(g, 0);
+  if (config.wholeVertebraMask) model.vertebraeMask = LabelImage(g, 0);
+  for (size_t i = 0; i < segs.size(); ++i)
+    segmentVertebra(volume, line, segs[i], static_cast<uint8_t>(i + 1), model.bodies,
+                    config.wholeVertebraMask ? &model.vertebraeMask : nullptr);
+
+  // Anchors.
+  std::vector<double> tcs;
+  for (const Segment& s : segs)
+    if (!std::isnan(s.thresholdHu)) tcs.push_back(s.thresholdHu);
+  const double boneHu = std::max(120.0, 0.8 * (tcs.empty() ? 200.0 : median(tcs)));
+  const RibComponentStats anchors = scoreAnchors(work, line, segs, boneHu);
+  (void)anchors;
+
+  // Labelling: score every placement of the sequence on the standard column.
+  const int n = static_cast<int>(segs.size());
+  struct Placement {
+    int first;
+    double score;
+  };
+  std::vector<Placement> places;
+  for (int o0 = -2; o0 + n - 1 <= 24; ++o0) {
+    if (o0 + n - 1 < 0) continue;
+    double sc = 0.0;
+    // Size: fit one scale for the whole sequence.
+    std::vector<double> logr;
+    for (int i = 0; i < n; ++i) {
+      const int o = o0 + i;
+      if (o < 0 || std::isnan(segs[static_cast<size_t>(i)].spacingMm)) continue;
+      logr.push_back(std::log(segs[static_cast<size_t>(i)].spacingMm / expectedSpacing(o)));
+    }
+    double meanLog = 0.0;
+    for (double v : logr) meanLog += v;
+    if (!logr.empty()) meanLog /= static_cast<double>(logr.size());
+    for (double v : logr) sc -= 0.5 * std::pow((v - meanLog) / 0.12, 2.0) * 0.5;
+    for (int i = 0; i < n; ++i) {
+      const int o = o0 + i;
+      const Segment& s = segs[static_cast<size_t>(i)];
+      const double w = (s.cutTop || s.cutBottom) ? 0.6 : 1.0;
+      if (o < 0) {
+        sc -= 3.0;
+        continue;
+      }
+      const bool sacral = s.sacralLeft && s.sacralRight;
+      const bool halfSacral = s.sacralLeft || s.sacralRight;
+      if (o >= 7 && o <= 18) {
+        const double missing = (o == 7 || o == 18) ? 0.75 : 1.5;
+        sc += w * (s.ribs * 1.5 - (2 - s.ribs) * missing * 0.5);
+      } else if (o < 7 || o <= 23) {
+        sc -= w * s.ribs * 1.5;
+      }
+      if (o == 24)
+        sc += sacral ? 4.0 : (halfSacral ? 0.5 : -4.0);
+      else if (o >= 19 && sacral)
+        sc -= (o == 23 ? 2.0 : 3.0);
+      else if (sacral)
+        sc -= 4.0;
+    }
+    places.push_back({o0, sc});
+  }
+  if (places.empty())
+    throw NotApplicableError("no spine in view: too many segments for one column");
+  std::sort(places.begin(), places.end(),
+            [](const Placement& a, const Placement& b) { return a.score > b.score; });
+  double z = 0.0;
+  for (const Placement& p : places) z += std::exp(p.score - places.front().score);
+  double confidence = 1.0 / z;
+  const int o0 = places.front().first;
+
+  // Anchors and their agreement.
+  int lastRib = -1, sacrum = -1;
+  for (int i = 0; i < n; ++i) {
+    if (segs[static_cast<size_t>(i)].ribs > 0) lastRib = i;
+    if (sacrum < 0 && segs[static_cast<size_t>(i)].sacralLeft &&
+        segs[static_cast<size_t>(i)].sacralRight)
+      sacrum = i;
+  }
+  const bool ribAnchor = lastRib >= 0 && lastRib + 1 < n;
+  const bool sacralAnchor = sacrum >= 0;
+  if (!ribAnchor && !sacralAnchor) {
+    model.warnings.push_back(
+        "no labelling anchor in view (no last rib above a rib-free vertebra, no sacrum): labels "
+        "rest on vertebral size only");
+    confidence = std::min(confidence, 0.3);
+  } else if (!sacralAnchor || !ribAnchor) {
+    confidence = std::min(confidence, 0.75);
+  }
+  if (ribAnchor && sacralAnchor) {
+    const int lumbar = sacrum - lastRib - 1;
+    if (lumbar != 5) {
+      std::ostringstream m;
+      m << "transitional anatomy: " << lumbar
+        << " rib-free segments between the last rib-bearing vertebra and the sacrum (5 expected)";
+      model.warnings.push_back(m.str());
+      confidence = std::min(confidence, 0.5);
+    }
+  }
+
+  for (int i = 0; i < n; ++i) {
+    Segment& s = segs[static_cast<size_t>(i)];
+    const int o = o0 + i;
+    const auto label = labelFromOrdinal(o);
+    if (!label) continue;
+    Vertebra v;
+    v.label = *label;
+    v.labelConfidence = confidence;
+    v.bodyLabel = s.haveBody ? i + 1 : 0;
+    if (s.haveBody) {
+      v.centroidLps = s.centroid;
+      v.bodyCentroidLps = s.bodyCentroid;
+      v.axisSuperior = s.axisSup;
+      v.axisAnterior = s.axisAnt;
+    } else {
+      v.centroidLps = at(line.point, 0.5 * (s.bodyTop + s.bodyBottom));
+    }
+    if (o == 24) {
+      v.measurable = false;
+      v.notMeasurableReason = "sacrum: no inferior disc";
+    } else if (s.cutTop || s.cutBottom) {
+      v.measurable = false;
+      v.notMeasurableReason = "cut by the field of view";
+    } else if (!s.haveBody) {
+      v.measurable = false;
+      v.notMeasurableReason = s.notMeasurable.empty() ? "body not segmented" : s.notMeasurable;
+    }
+    model.vertebrae.push_back(v);
+  }
+  return model;
 }
 
 }  // namespace spinescreen::spine

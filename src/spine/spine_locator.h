@@ -10,6 +10,8 @@ struct SpineConfig {
   // Localisation works on an isotropic copy of this spacing; bodies are refined on the
   // input grid.
   double workingSpacingMm = 2.0;
+  // Whole-vertebra label map (SpineModel::vertebraeMask) on the input grid.
+  bool wholeVertebraMask = true;
 };
 
 // Throws NotApplicableError when no spine is in view.

@@ -1,0 +1,616 @@
+#include "spine/column.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <numeric>
+
+namespace spinescreen::spine::detail {
+namespace {
+
+// Summed-area table of one axial slice, values clamped, for box means.
+class SliceSums {
+ public:
+  SliceSums(const HuVolume& v, int64_t k, double lo, double hi)
+      : nx_(v.size()[0]), ny_(v.size()[1]), s_(static_cast<size_t>((nx_ + 1) * (ny_ + 1)), 0.0) {
+    for (int64_t j = 0; j < ny_; ++j) {
+      double row = 0.0;
+      for (int64_t i = 0; i < nx_; ++i) {
+        row += std::clamp(static_cast<double>(v.at(i, j, k)), lo, hi);
+        s_[idx(i + 1, j + 1)] = s_[idx(i + 1, j)] + row;
+      }
+    }
+  }
+  // Mean over the inclusive box, clipped to the slice; `outside` when nothing is inside.
+  double mean(int64_t x0, int64_t y0, int64_t x1, int64_t y1, double outside) const {
+    x0 = std::max<int64_t>(x0, 0);
+    y0 = std::max<int64_t>(y0, 0);
+    x1 = std::min<int64_t>(x1, nx_ - 1);
+    y1 = std::min<int64_t>(y1, ny_ - 1);
+    if (x1 < x0 || y1 < y0) return outside;
+    const double sum =
+        s_[idx(x1 + 1, y1 + 1)] - s_[idx(x0, y1 + 1)] - s_[idx(x1 + 1, y0)] + s_[idx(x0, y0)];
+    return sum / static_cast<double>((x1 - x0 + 1) * (y1 - y0 + 1));
+  }
+
+ private:
+  size_t idx(int64_t i, int64_t j) const { return static_cast<size_t>(j * (nx_ + 1) + i); }
+  int64_t nx_, ny_;
+  std::vector<double> s_;
+};
+
+struct Candidate {
+  int x = 0, y = 0, d = 0;
+  double score = 0.0;
+};
+
+// Canal content is CSF and cord (about 0..60 HU); bone or air there is wrong.
+double canalCost(double hu) {
+  double c = std::abs(hu - 30.0);
+  if (hu < -100.0) c += 3.0 * (-100.0 - hu);
+  return c;
+}
+
+std::vector<double> movingAverage(const std::vector<double>& v, int half) {
+  std::vector<double> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    double s = 0.0;
+    int n = 0;
+    for (int d = -half; d <= half; ++d) {
+      const int64_t j = static_cast<int64_t>(i) + d;
+      if (j < 0 || j >= static_cast<int64_t>(v.size())) continue;
+      s += v[static_cast<size_t>(j)];
+      ++n;
+    }
+    out[i] = s / n;
+  }
+  return out;
+}
+
+}  // namespace
+
+ColumnTrack trackColumn(const HuVolume& work) {
+  const Grid& g = work.grid();
+  const double sp = g.spacing.x;
+  const int nx = static_cast<int>(g.size[0]), ny = static_cast<int>(g.size[1]),
+            nz = static_cast<int>(g.size[2]);
+  auto vox = [&](double mm) { return std::max(1, static_cast<int>(std::lround(mm / sp))); };
+  const int bodyHalf = vox(7.0);   // body box 14 mm
+  const int canalHalf = vox(3.0);  // canal box 6 mm
+  const int latOff0 = vox(26.0), latOff1 = vox(32.0);
+  const int postOff0 = vox(8.0), postOff1 = vox(12.0);
+  std::vector<int> canalOffsets;
+  for (double mm = 16.0; mm <= 34.0; mm += 3.0) canalOffsets.push_back(vox(mm));
+  const double midlineTolMm = 25.0;
+
+  const int kCand = 6;
+  std::vector<std::vector<Candidate>> cands(static_cast<size_t>(nz));
+  std::vector<double> score(static_cast<size_t>(nx * ny));
+  for (int k = 0; k < nz; ++k) {
+    const SliceSums sums(work, k, -1000.0, 500.0);
+    // Midline of the body in this slice: mean x of non-air voxels.
+    double sx = 0.0;
+    int64_t n = 0;
+    for (int j = 0; j < ny; ++j)
+      for (int i = 0; i < nx; ++i)
+        if (work.at(i, j, k) > -300) {
+          sx += i;
+          ++n;
+        }
+    if (n < 50) continue;
+    const double xc = sx / static_cast<double>(n);
+    std::fill(score.begin(), score.end(), -1e9);
+    for (int y = bodyHalf; y < ny - bodyHalf; ++y) {
+      for (int x = bodyHalf; x < nx - bodyHalf; ++x) {
+        const double body =
+            sums.mean(x - bodyHalf, y - bodyHalf, x + bodyHalf, y + bodyHalf, -1000.0);
+        if (body < 60.0) continue;
+        double best = -1e9;
+        for (int d : canalOffsets) {
+          const int yc = y + d;
+          if (yc + canalHalf >= ny) break;
+          const double canal =
+              sums.mean(x - canalHalf, yc - canalHalf, x + canalHalf, yc + canalHalf, -1000.0);
+          const double post =
+              sums.mean(x - vox(4.0), yc + postOff0, x + vox(4.0), yc + postOff1, -1000.0);
+          const double s = -canalCost(canal) + 0.5 * std::clamp(post, -200.0, 400.0);
+          best = std::max(best, s);
+        }
+        if (best < -1e8) continue;
+        const double left = sums.mean(x + latOff0, y - vox(3.0), x + latOff1, y + vox(3.0), 0.0);
+        const double right = sums.mean(x - latOff1, y - vox(3.0), x - latOff0, y + vox(3.0), 0.0);
+        const double lateral = std::max(0.0, std::min(left, right) - 100.0);
+        // A centred body is symmetric about the box centre.
+        const double symL =
+            sums.mean(x - vox(18.0), y - vox(3.0), x - vox(12.0), y + vox(3.0), 0.0);
+        const double symR =
+            sums.mean(x + vox(12.0), y - vox(3.0), x + vox(18.0), y + vox(3.0), 0.0);
+        const double asym = std::abs(symL - symR);
+        const double offMid = std::max(0.0, std::abs(x - xc) * sp - midlineTolMm);
+        score[static_cast<size_t>(y * nx + x)] =
+            std::min(body, 450.0) + best - 0.5 * lateral - 0.5 * asym - 6.0 * offMid;
+      }
+    }
+    // Local maxima, best first, kept apart.
+    std::vector<Candidate> all;
+    for (int y = 1; y < ny - 1; ++y)
+      for (int x = 1; x < nx - 1; ++x) {
+        const double s = score[static_cast<size_t>(y * nx + x)];
+        if (s < -1e8) continue;
+        bool isMax = true;
+        for (int dy = -1; dy <= 1 && isMax; ++dy)
+          for (int dx = -1; dx <= 1; ++dx)
+            if ((dx || dy) && score[static_cast<size_t>((y + dy) * nx + x + dx)] > s) {
+              isMax = false;
+              break;
+            }
+        if (isMax) all.push_back({x, y, 0, s});
+      }
+    std::sort(all.begin(), all.end(),
+              [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+    auto& out = cands[static_cast<size_t>(k)];
+    for (const Candidate& c : all) {
+      bool far = true;
+      for (const Candidate& o : out)
+        if (std::hypot(c.x - o.x, c.y - o.y) * sp < 10.0) far = false;
+      if (!far) continue;
+      // Recover the canal offset of this candidate.
+      Candidate cc = c;
+      double best = -1e9;
+      for (int d : canalOffsets) {
+        const int yc = c.y + d;
+        if (yc + canalHalf >= ny) break;
+        const double canal =
+            sums.mean(c.x - canalHalf, yc - canalHalf, c.x + canalHalf, yc + canalHalf, -1000.0);
+        const double post =
+            sums.mean(c.x - vox(4.0), yc + postOff0, c.x + vox(4.0), yc + postOff1, -1000.0);
+        const double s = -canalCost(canal) + 0.5 * std::clamp(post, -200.0, 400.0);
+        if (s > best) {
+          best = s;
+          cc.d = d;
+        }
+      }
+      out.push_back(cc);
+      if (static_cast<int>(out.size()) >= kCand) break;
+    }
+  }
+
+  // Dynamic programming over slices: before the column, in it (one candidate per slice,
+  // smooth), after it. One contiguous run.
+  const double tau = 120.0;        // score a slice must beat to count as column (HU units)
+  const double movePerMm = 15.0;   // cost per mm of in-plane shift between slices
+  const double enterCost = 150.0;  // entering or leaving the column
+  const double kNeg = -1e18;
+  std::vector<std::vector<double>> in(static_cast<size_t>(nz));
+  std::vector<std::vector<int>> from(static_cast<size_t>(nz));  // -1: came from "before"
+  std::vector<double> before(static_cast<size_t>(nz), 0.0);
+  double bestAfter = kNeg;
+  int bestEndSlice = -1, bestEndCand = -1;
+  for (int k = 0; k < nz; ++k) {
+    const auto& ck = cands[static_cast<size_t>(k)];
+    in[static_cast<size_t>(k)].assign(ck.size(), kNeg);
+    from[static_cast<size_t>(k)].assign(ck.size(), -2);
+    for (size_t c = 0; c < ck.size(); ++c) {
+      const double unary = ck[c].score - tau;
+      double best = -enterCost;  // start here
+      int arg = -1;
+      if (k > 0) {
+        const auto& cp = cands[static_cast<size_t>(k - 1)];
+        for (size_t p = 0; p < cp.size(); ++p) {
+          const double prev = in[static_cast<size_t>(k - 1)][p];
+          if (prev <= kNeg / 2) continue;
+          const double dist = std::hypot(ck[c].x - cp[p].x, ck[c].y - cp[p].y) * sp;
+          const double v = prev - movePerMm * std::max(0.0, dist - 1.0);
+          if (v > best) {
+            best = v;
+            arg = static_cast<int>(p);
+          }
+        }
+      }
+      in[static_cast<size_t>(k)][c] = best + unary;
+      from[static_cast<size_t>(k)][c] = arg;
+      const double ending = in[static_cast<size_t>(k)][c] - enterCost;
+      if (ending > bestAfter) {
+        bestAfter = ending;
+        bestEndSlice = k;
+        bestEndCand = static_cast<int>(c);
+      }
+    }
+  }
+  if (std::getenv("SPINESCREEN_SPINE_DEBUG")) {
+    for (int kk = 0; kk < nz; ++kk) {
+      std::fprintf(stderr, "slice %d z %.1f:", kk, g.indexToLps({0, 0, double(kk)}).z);
+      for (const auto& c : cands[static_cast<size_t>(kk)]) {
+        const Vec3 p = g.indexToLps({double(c.x), double(c.y), double(kk)});
+        std::fprintf(stderr, " (%.0f,%.0f d%d %.0f)", p.x, p.y, c.d, c.score);
+      }
+      std::fprintf(stderr, "\n");
+    }
+  }
+  ColumnTrack t;
+  if (bestEndSlice < 0 || bestAfter <= 0.0) return t;
+  std::vector<Candidate> path;
+  int k = bestEndSlice, c = bestEndCand;
+  while (c >= 0) {
+    path.push_back(cands[static_cast<size_t>(k)][static_cast<size_t>(c)]);
+    const int p = from[static_cast<size_t>(k)][static_cast<size_t>(c)];
+    if (p < 0) break;
+    c = p;
+    --k;
+  }
+  std::reverse(path.begin(), path.end());
+  t.firstSlice = k;
+  t.lastSlice = bestEndSlice;
+  double sum = 0.0;
+  for (size_t i = 0; i < path.size(); ++i) {
+    const int kk = t.firstSlice + static_cast<int>(i);
+    const Candidate& p = path[i];
+    t.body.push_back(g.indexToLps(
+        {static_cast<double>(p.x), static_cast<double>(p.y), static_cast<double>(kk)}));
+    t.canal.push_back(g.indexToLps(
+        {static_cast<double>(p.x), static_cast<double>(p.y + p.d), static_cast<double>(kk)}));
+    t.score.push_back(p.score);
+    sum += p.score;
+  }
+  t.meanScore = sum / static_cast<double>(path.size());
+  // Refine each body centre: centroid of bone-like voxels in a disc in front of the canal,
+  // then a robust smoothing along the column.
+  {
+    std::vector<double> core;
+    for (size_t i = 0; i < path.size(); ++i) {
+      const int kk = t.firstSlice + static_cast<int>(i);
+      const SliceSums sums(work, kk, -1000.0, 1000.0);
+      core.push_back(sums.mean(path[i].x - vox(4.0), path[i].y - vox(4.0), path[i].x + vox(4.0),
+                               path[i].y + vox(4.0), 0.0));
+    }
+    std::vector<double> sortedCore(core);
+    std::sort(sortedCore.begin(), sortedCore.end());
+    const double trab = sortedCore[sortedCore.size() * 3 / 4];
+    const double thr = 40.0 + 0.5 * std::max(40.0, trab - 40.0);
+    const double radius = 20.0;
+    for (size_t i = 0; i < path.size(); ++i) {
+      const int kk = t.firstSlice + static_cast<int>(i);
+      Vec3 b = t.body[i];
+      const Vec3 cn = t.canal[i];
+      for (int it = 0; it < 3; ++it) {
+        const Vec3 bi = g.lpsToIndex(b);
+        double sx = 0, sy = 0;
+        int64_t cnt = 0;
+        const int rv = vox(radius);
+        for (int jj = static_cast<int>(bi.y) - rv; jj <= static_cast<int>(bi.y) + rv; ++jj)
+          for (int ii = static_cast<int>(bi.x) - rv; ii <= static_cast<int>(bi.x) + rv; ++ii) {
+            if (ii < 0 || jj < 0 || ii >= nx || jj >= ny) continue;
+            const Vec3 p = g.indexToLps({double(ii), double(jj), double(kk)});
+            if ((p - b).norm() > radius || p.y > cn.y - 6.0) continue;
+            if (work.at(ii, jj, kk) < thr) continue;
+            sx += p.x;
+            sy += p.y;
+            ++cnt;
+          }
+        if (cnt < 10) break;
+        b.x = sx / static_cast<double>(cnt);
+        b.y = sy / static_cast<double>(cnt);
+      }
+      t.body[i] = b;
+    }
+    auto robust = [&](auto get, auto set) {
+      std::vector<double> v;
+      for (size_t i = 0; i < t.body.size(); ++i) v.push_back(get(i));
+      std::vector<double> med(v.size());
+      for (size_t i = 0; i < v.size(); ++i) {
+        std::vector<double> w;
+        for (int d = -6; d <= 6; ++d) {
+          const int64_t j = static_cast<int64_t>(i) + d;
+          if (j >= 0 && j < static_cast<int64_t>(v.size())) w.push_back(v[static_cast<size_t>(j)]);
+        }
+        std::nth_element(w.begin(), w.begin() + w.size() / 2, w.end());
+        med[i] = w[w.size() / 2];
+      }
+      med = movingAverage(med, 3);
+      for (size_t i = 0; i < v.size(); ++i) set(i, med[i]);
+    };
+    robust([&](size_t i) { return t.body[i].x; }, [&](size_t i, double v) { t.body[i].x = v; });
+    robust([&](size_t i) { return t.body[i].y; }, [&](size_t i, double v) { t.body[i].y = v; });
+    robust([&](size_t i) { return t.canal[i].x; }, [&](size_t i, double v) { t.canal[i].x = v; });
+    robust([&](size_t i) { return t.canal[i].y; }, [&](size_t i, double v) { t.canal[i].y = v; });
+  }
+  if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
+    for (size_t i = 0; i < t.body.size(); ++i)
+      std::fprintf(stderr, "path z %.1f body (%.1f %.1f) canal y %.1f score %.0f\n", t.body[i].z,
+                   t.body[i].x, t.body[i].y, t.canal[i].y, t.score[i]);
+  return t;
+}
+
+Centreline buildCentreline(const ColumnTrack& track, double stepMm) {
+  Centreline line;
+  line.stepMm = stepMm;
+  const size_t n = track.body.size();
+  if (n < 2) return line;
+  // Smooth the per-slice positions (cranial first).
+  std::vector<double> bx, by, bz, cx, cy;
+  for (size_t i = n; i-- > 0;) {
+    bx.push_back(track.body[i].x);
+    by.push_back(track.body[i].y);
+    bz.push_back(track.body[i].z);
+    cx.push_back(track.canal[i].x);
+    cy.push_back(track.canal[i].y);
+  }
+  const int half = 4;
+  bx = movingAverage(bx, half);
+  by = movingAverage(by, half);
+  cx = movingAverage(cx, half);
+  cy = movingAverage(cy, half);
+  // Resample by arc length.
+  std::vector<double> arc(n, 0.0);
+  for (size_t i = 1; i < n; ++i)
+    arc[i] =
+        arc[i - 1] + std::sqrt(std::pow(bx[i] - bx[i - 1], 2) + std::pow(by[i] - by[i - 1], 2) +
+                               std::pow(bz[i] - bz[i - 1], 2));
+  size_t seg = 0;
+  for (double s = 0.0; s <= arc.back(); s += stepMm) {
+    while (seg + 1 < n - 1 && arc[seg + 1] < s) ++seg;
+    const double len = arc[seg + 1] - arc[seg];
+    const double f = len > 0 ? std::clamp((s - arc[seg]) / len, 0.0, 1.0) : 0.0;
+    auto lerp = [&](const std::vector<double>& v) { return v[seg] + f * (v[seg + 1] - v[seg]); };
+    line.point.push_back({lerp(bx), lerp(by), lerp(bz)});
+    line.canal.push_back({lerp(cx), lerp(cy), lerp(bz)});
+  }
+  const size_t m = line.point.size();
+  const int w = std::max(1, static_cast<int>(std::lround(6.0 / stepMm)));
+  for (size_t i = 0; i < m; ++i) {
+    const size_t a = i >= static_cast<size_t>(w) ? i - w : 0;
+    const size_t b = std::min(m - 1, i + w);
+    Vec3 t = (line.point[b] - line.point[a]).normalized();
+    if (t.norm() == 0.0) t = {0, 0, -1};
+    line.tangent.push_back(t);
+    Vec3 ant = line.point[i] - line.canal[i];
+    ant = ant - t * ant.dot(t);
+    if (ant.norm() < 1e-6) ant = Vec3{0, -1, 0} - t * Vec3{0, -1, 0}.dot(t);
+    line.anterior.push_back(ant.normalized());
+  }
+  return line;
+}
+
+std::vector<double> bodyProfile(const HuVolume& volume, const Centreline& line) {
+  std::vector<double> prof(line.point.size(), 0.0);
+  std::vector<double> vals;
+  for (size_t i = 0; i < line.point.size(); ++i) {
+    const Vec3 t = line.tangent[i], a = line.anterior[i];
+    const Vec3 l = t.cross(a);
+    vals.clear();
+    for (double u = -6.0; u <= 6.01; u += 3.0)
+      for (double v = -6.0; v <= 6.01; v += 3.0) {
+        const double hu = sampleLinearLps(volume, line.point[i] + l * u + a * v, -2000.0);
+        if (hu > -1999.0) vals.push_back(hu);
+      }
+    if (vals.empty()) {
+      prof[i] = std::numeric_limits<double>::quiet_NaN();
+      continue;
+    }
+    std::nth_element(vals.begin(), vals.begin() + vals.size() / 2, vals.end());
+    prof[i] = vals[vals.size() / 2];
+  }
+  return prof;
+}
+
+std::vector<double> ringProfile(const HuVolume& volume, const Centreline& line,
+                                std::vector<double>* widthMm) {
+  std::vector<double> prof(line.point.size(), 0.0);
+  if (widthMm) widthMm->assign(line.point.size(), std::numeric_limits<double>::quiet_NaN());
+  std::vector<double> maxima;
+  for (size_t i = 0; i < line.point.size(); ++i) {
+    const Vec3 t = line.tangent[i], a = line.anterior[i];
+    const Vec3 l = t.cross(a);
+    maxima.clear();
+    for (int deg = -100; deg <= 100; deg += 10) {
+      const double th = deg * 3.14159265358979 / 180.0;
+      const Vec3 dir = a * std::cos(th) + l * std::sin(th);
+      double mx = -2000.0;
+      for (double r = 6.0; r <= 28.0; r += 1.0)
+        mx = std::max(mx, sampleLinearLps(volume, line.point[i] + dir * r, -2000.0));
+      if (mx > -1999.0) maxima.push_back(mx);
+    }
+    if (maxima.empty()) {
+      prof[i] = std::numeric_limits<double>::quiet_NaN();
+      continue;
+    }
+    std::nth_element(maxima.begin(), maxima.begin() + maxima.size() / 2, maxima.end());
+    prof[i] = maxima[maxima.size() / 2];
+    if (widthMm) {
+      // Lateral reach on both sides: where the value falls to half-way between the rim and
+      // soft tissue after the rim.
+      double w = 0.0;
+      bool ok = true;
+      for (int side = -1; side <= 1; side += 2) {
+        double mx = -2000.0, edge = -1.0;
+        for (double r = 4.0; r <= 40.0; r += 1.0) {
+          const double v = sampleLinearLps(volume, line.point[i] + l * (side * r), -2000.0);
+          mx = std::max(mx, v);
+          if (mx > 100.0 && v < 0.5 * (mx + 40.0)) {
+            edge = r;
+            break;
+          }
+        }
+        if (edge < 0) ok = false;
+        w += edge;
+      }
+      if (ok) (*widthMm)[i] = w;
+    }
+  }
+  return prof;
+}
+
+std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
+                                const std::vector<double>& rawRing,
+                                const std::vector<double>& widthMm, double stepMm) {
+  const int n = static_cast<int>(rawProfile.size());
+  std::vector<double> p(rawProfile);
+  for (double& v : p)
+    if (std::isnan(v)) v = -1000.0;
+  // Light smoothing (about 1 mm).
+  {
+    std::vector<double> q(p);
+    for (int i = 1; i + 1 < n; ++i) q[i] = 0.25 * p[i - 1] + 0.5 * p[i] + 0.25 * p[i + 1];
+    p = q;
+  }
+  const int near = std::max(1, static_cast<int>(std::lround(1.5 / stepMm)));
+  const int far = std::max(near + 1, static_cast<int>(std::lround(8.0 / stepMm)));
+  std::vector<double> ring(rawRing);
+  for (double& v : ring)
+    if (std::isnan(v)) v = -1000.0;
+  const int rNear = std::max(1, static_cast<int>(std::lround(3.0 / stepMm)));
+  const int rFar = std::max(rNear + 1, static_cast<int>(std::lround(14.0 / stepMm)));
+  // Valley depth between the two endplate ridges.
+  std::vector<double> depth(static_cast<size_t>(n), 0.0);
+  std::vector<int> upPeak(static_cast<size_t>(n), 0), downPeak(static_cast<size_t>(n), 0);
+  for (int i = far; i + far < n; ++i) {
+    double mu = -1e9, md = -1e9;
+    int au = i, ad = i;
+    for (int d = near; d <= far; ++d) {
+      if (p[i - d] > mu) {
+        mu = p[i - d];
+        au = i - d;
+      }
+      if (p[i + d] > md) {
+        md = p[i + d];
+        ad = i + d;
+      }
+    }
+    double ru = -1e9, rd = -1e9;
+    for (int d = rNear; d <= rFar; ++d) {
+      if (i - d >= 0) ru = std::max(ru, ring[i - d]);
+      if (i + d < n) rd = std::max(rd, ring[i + d]);
+    }
+    const double ringDrop = std::min(ru, rd) - ring[i];
+    // A disc is a valley between two endplate ridges where the cortical ring is missing.
+    depth[static_cast<size_t>(i)] = std::min(std::min(mu, md) - p[i], ringDrop);
+    upPeak[static_cast<size_t>(i)] = au;
+    downPeak[static_cast<size_t>(i)] = ad;
+  }
+  // Candidates: local maxima of depth, kept 8 mm apart.
+  std::vector<double> sorted(depth);
+  std::sort(sorted.begin(), sorted.end());
+  const double p90 = sorted.empty() ? 0.0 : sorted[static_cast<size_t>(0.9 * (sorted.size() - 1))];
+  const double minDepth = std::max(20.0, 0.25 * p90);
+  const int sep = std::max(1, static_cast<int>(std::lround(8.0 / stepMm)));
+  std::vector<int> peaks;
+  for (int i = far; i + far < n; ++i) {
+    const double d = depth[static_cast<size_t>(i)];
+    if (d < minDepth) continue;
+    bool isMax = true;
+    for (int j = std::max(0, i - sep); j <= std::min(n - 1, i + sep); ++j)
+      if (depth[static_cast<size_t>(j)] > d || (depth[static_cast<size_t>(j)] == d && j < i)) {
+        isMax = false;
+        break;
+      }
+    if (isMax) peaks.push_back(i);
+  }
+  // Local body width (median over +-25 mm) bounds the disc spacing from below.
+  std::vector<double> localWidth(static_cast<size_t>(n), 40.0);
+  {
+    const int w = static_cast<int>(std::lround(25.0 / stepMm));
+    std::vector<double> buf;
+    for (int i = 0; i < n; ++i) {
+      buf.clear();
+      for (int j = std::max(0, i - w); j <= std::min(n - 1, i + w); ++j)
+        if (j < static_cast<int>(widthMm.size()) && !std::isnan(widthMm[static_cast<size_t>(j)]))
+          buf.push_back(widthMm[static_cast<size_t>(j)]);
+      if (buf.size() >= 5) {
+        std::nth_element(buf.begin(), buf.begin() + buf.size() / 2, buf.end());
+        localWidth[static_cast<size_t>(i)] = std::clamp(buf[buf.size() / 2], 20.0, 70.0);
+      }
+    }
+  }
+  // Choose a subset with plausible and regular spacing: DP over (previous, current).
+  const int m = static_cast<int>(peaks.size());
+  const double maxSp = 55.0;
+  auto gap = [&](int a, int b) { return (peaks[b] - peaks[a]) * stepMm; };
+  const double kNeg = -1e18;
+  // best[b][a]: best score of a chain ending with discs a < b.
+  std::vector<std::vector<double>> best(static_cast<size_t>(m), std::vector<double>(m, kNeg));
+  std::vector<std::vector<int>> prev(static_cast<size_t>(m), std::vector<int>(m, -1));
+  auto gain = [&](int i) { return depth[static_cast<size_t>(peaks[i])] - minDepth * 0.5; };
+  double bestAll = kNeg;
+  int bestA = -1, bestB = -1;
+  std::vector<double> single(static_cast<size_t>(m));
+  for (int b = 0; b < m; ++b) {
+    single[b] = gain(b);
+    if (single[b] > bestAll) {
+      bestAll = single[b];
+      bestA = -1;
+      bestB = b;
+    }
+    for (int a = 0; a < b; ++a) {
+      const double g = gap(a, b);
+      const double minSp =
+          std::max(12.0, 0.55 * localWidth[static_cast<size_t>((peaks[a] + peaks[b]) / 2)]);
+      if (g < minSp || g > maxSp) continue;
+      double s = single[a] + gain(b);
+      int arg = -1;
+      for (int z = 0; z < a; ++z) {
+        if (best[a][z] <= kNeg / 2) continue;
+        const double ratio = std::log(g / gap(z, a));
+        const double v = best[a][z] + gain(b) - 150.0 * std::max(0.0, std::abs(ratio) - 0.15);
+        if (v > s) {
+          s = v;
+          arg = z;
+        }
+      }
+      best[b][a] = s;
+      prev[b][a] = arg;
+      if (s > bestAll) {
+        bestAll = s;
+        bestA = a;
+        bestB = b;
+      }
+    }
+  }
+  std::vector<int> chain;
+  if (bestB >= 0) {
+    int b = bestB, a = bestA;
+    chain.push_back(b);
+    while (a >= 0) {
+      chain.push_back(a);
+      const int z = prev[b][a];
+      b = a;
+      a = z;
+    }
+    std::reverse(chain.begin(), chain.end());
+  }
+  if (std::getenv("SPINESCREEN_SPINE_DEBUG")) {
+    for (int i = 0; i < n; ++i)
+      std::fprintf(stderr, "prof %d %.0f ring %.0f width %.0f depth %.0f%s\n", i, p[i], ring[i],
+                   localWidth[static_cast<size_t>(i)], depth[static_cast<size_t>(i)],
+                   std::find(peaks.begin(), peaks.end(), i) != peaks.end() ? " PEAK" : "");
+  }
+  std::vector<DiscFind> out;
+  for (int ci : chain) {
+    const int i = peaks[ci];
+    DiscFind d;
+    d.index = i;
+    d.strength = depth[static_cast<size_t>(i)];
+    // Endplate edges: half-way between the valley and each ridge, searched from the ridge.
+    const double v = p[i];
+    const int up = upPeak[static_cast<size_t>(i)], dn = downPeak[static_cast<size_t>(i)];
+    double half = 0.5 * (v + p[up]);
+    d.cranialEdge = up;
+    for (int j = up; j < i; ++j)
+      if (p[j] >= half && p[j + 1] < half) {
+        d.cranialEdge = j + (p[j] - half) / (p[j] - p[j + 1]);
+        break;
+      }
+    half = 0.5 * (v + p[dn]);
+    d.caudalEdge = dn;
+    for (int j = dn; j > i; --j)
+      if (p[j] >= half && p[j - 1] < half) {
+        d.caudalEdge = j - (p[j] - half) / (p[j] - p[j - 1]);
+        break;
+      }
+    out.push_back(d);
+  }
+  return out;
+}
+
+}  // namespace spinescreen::spine::detail
