@@ -49,6 +49,7 @@ struct Candidate {
 // Canal content is CSF and cord (about 0..60 HU); bone or air there is wrong.
 double canalCost(double hu) {
   double c = std::abs(hu - 30.0);
+  if (hu > 60.0) c += 2.0 * (hu - 60.0);
   if (hu < -100.0) c += 3.0 * (-100.0 - hu);
   return c;
 }
@@ -85,6 +86,27 @@ ColumnTrack trackColumn(const HuVolume& work) {
   for (double mm = 16.0; mm <= 34.0; mm += 3.0) canalOffsets.push_back(vox(mm));
   const double midlineTolMm = 25.0;
 
+  // Canal at (x, yc) with bone behind it. Where the field of view cuts the canal or the
+  // arch off, the term is neutral.
+  auto canalTerm = [&](const SliceSums& sums, int x, int yc) {
+    if (yc - canalHalf >= ny) return 0.0;
+    const double canal =
+        sums.mean(x - canalHalf, yc - canalHalf, x + canalHalf, yc + canalHalf, -1000.0);
+    const double post = yc + postOff0 >= ny ? 100.0
+                                            : sums.mean(x - vox(4.0), yc + postOff0, x + vox(4.0),
+                                                        yc + postOff1, -1000.0);
+    // Pedicles or laminae on both sides of the canal (narrow thoracic or wide lumbar canal).
+    double walls = -1000.0;
+    for (double inner : {6.0, 10.0}) {
+      const double wallL = sums.mean(x - vox(inner + 6.0), yc - canalHalf, x - vox(inner),
+                                     yc + canalHalf + vox(4.0), 100.0);
+      const double wallR = sums.mean(x + vox(inner), yc - canalHalf, x + vox(inner + 6.0),
+                                     yc + canalHalf + vox(4.0), 100.0);
+      walls = std::max(walls, std::min(wallL, wallR));
+    }
+    return -canalCost(canal) + 0.4 * std::clamp(post, -200.0, 400.0) +
+           0.4 * std::clamp(walls - canal, -200.0, 300.0);
+  };
   const int kCand = 6;
   std::vector<std::vector<Candidate>> cands(static_cast<size_t>(nz));
   std::vector<double> score(static_cast<size_t>(nx * ny));
@@ -101,6 +123,14 @@ ColumnTrack trackColumn(const HuVolume& work) {
         }
     if (n < 50) continue;
     const double xc = sx / static_cast<double>(n);
+    // Posterior limit of the body (or of the field of view) in each column.
+    std::vector<int> backJ(static_cast<size_t>(nx), -1);
+    for (int i = 0; i < nx; ++i)
+      for (int j = ny - 1; j >= 0; --j)
+        if (work.at(i, j, k) > -300) {
+          backJ[static_cast<size_t>(i)] = j;
+          break;
+        }
     std::fill(score.begin(), score.end(), -1e9);
     for (int y = bodyHalf; y < ny - bodyHalf; ++y) {
       for (int x = bodyHalf; x < nx - bodyHalf; ++x) {
@@ -108,16 +138,7 @@ ColumnTrack trackColumn(const HuVolume& work) {
             sums.mean(x - bodyHalf, y - bodyHalf, x + bodyHalf, y + bodyHalf, -1000.0);
         if (body < 60.0) continue;
         double best = -1e9;
-        for (int d : canalOffsets) {
-          const int yc = y + d;
-          if (yc + canalHalf >= ny) break;
-          const double canal =
-              sums.mean(x - canalHalf, yc - canalHalf, x + canalHalf, yc + canalHalf, -1000.0);
-          const double post =
-              sums.mean(x - vox(4.0), yc + postOff0, x + vox(4.0), yc + postOff1, -1000.0);
-          const double s = -canalCost(canal) + 0.5 * std::clamp(post, -200.0, 400.0);
-          best = std::max(best, s);
-        }
+        for (int d : canalOffsets) best = std::max(best, canalTerm(sums, x, y + d));
         if (best < -1e8) continue;
         const double left = sums.mean(x + latOff0, y - vox(3.0), x + latOff1, y + vox(3.0), 0.0);
         const double right = sums.mean(x - latOff1, y - vox(3.0), x - latOff0, y + vox(3.0), 0.0);
@@ -129,8 +150,15 @@ ColumnTrack trackColumn(const HuVolume& work) {
             sums.mean(x + vox(12.0), y - vox(3.0), x + vox(18.0), y + vox(3.0), 0.0);
         const double asym = std::abs(symL - symR);
         const double offMid = std::max(0.0, std::abs(x - xc) * sp - midlineTolMm);
+        // The column is the hindmost such structure: the heart, aorta and kidneys lie in
+        // front of it.
+        int back = -1;
+        for (int dx = -vox(6.0); dx <= vox(6.0); ++dx)
+          if (x + dx >= 0 && x + dx < nx) back = std::max(back, backJ[static_cast<size_t>(x + dx)]);
+        const double behindMm = std::max(0, back - y) * sp;
+        const double deepCost = std::min(120.0, 2.0 * std::max(0.0, behindMm - 45.0));
         score[static_cast<size_t>(y * nx + x)] =
-            std::min(body, 450.0) + best - 0.5 * lateral - 0.5 * asym - 6.0 * offMid;
+            std::min(body, 350.0) + best - 0.5 * lateral - 0.5 * asym - 6.0 * offMid - deepCost;
       }
     }
     // Local maxima, best first, kept apart.
@@ -160,13 +188,7 @@ ColumnTrack trackColumn(const HuVolume& work) {
       Candidate cc = c;
       double best = -1e9;
       for (int d : canalOffsets) {
-        const int yc = c.y + d;
-        if (yc + canalHalf >= ny) break;
-        const double canal =
-            sums.mean(c.x - canalHalf, yc - canalHalf, c.x + canalHalf, yc + canalHalf, -1000.0);
-        const double post =
-            sums.mean(c.x - vox(4.0), yc + postOff0, c.x + vox(4.0), yc + postOff1, -1000.0);
-        const double s = -canalCost(canal) + 0.5 * std::clamp(post, -200.0, 400.0);
+        const double s = canalTerm(sums, c.x, c.y + d);
         if (s > best) {
           best = s;
           cc.d = d;
@@ -179,7 +201,17 @@ ColumnTrack trackColumn(const HuVolume& work) {
 
   // Dynamic programming over slices: before the column, in it (one candidate per slice,
   // smooth), after it. One contiguous run.
-  const double tau = 120.0;        // score a slice must beat to count as column (HU units)
+  // Score a slice must beat to count as column: from the scan's own best slices.
+  double tau = 120.0;
+  {
+    std::vector<double> bests;
+    for (const auto& ck : cands)
+      if (!ck.empty()) bests.push_back(ck.front().score);
+    if (!bests.empty()) {
+      std::sort(bests.begin(), bests.end());
+      tau = std::clamp(0.45 * bests[bests.size() * 3 / 4], 60.0, 200.0);
+    }
+  }
   const double movePerMm = 15.0;   // cost per mm of in-plane shift between slices
   const double enterCost = 150.0;  // entering or leaving the column
   const double kNeg = -1e18;
