@@ -1,11 +1,17 @@
 // spinescreen command line: parses arguments and calls the library (contracts/CLI.md).
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "batch/batch.h"
 #include "core/errors.h"
 #include "core/version.h"
+#include "evaluate/evaluate.h"
 #include "pipeline/analyze.h"
 
 using namespace spinescreen;
@@ -29,6 +35,52 @@ int main(int argc, char** argv) {
   analyze->add_flag("--save-masks", analyzeOpts.saveMasks,
                     "also write vertebrae.nii.gz (VerSe numbering)");
 
+  // batch: a cohort, each study in its own analyze process (contracts/CLI.md "Batch layout").
+  std::string batchDir, batchManifest, batchOut, batchConfig;
+  batch::BatchOptions batchOpts;
+  bool batchDicomOut = false, batchFhirOut = false, batchSaveMasks = false;
+  auto* batchCmd = app.add_subcommand(
+      "batch", "Analyse every study in DIR (or listed in a manifest), resumably, into OUTDIR");
+  batchCmd->add_option("DIR", batchDir,
+                       "folder whose immediate children (NIfTI files, folders) are the studies");
+  batchCmd->add_option("--manifest", batchManifest,
+                       "CSV with case_id,path[,mask] and columns carried into the summary");
+  batchCmd->add_option("-o,--out", batchOut, "output folder")->required();
+  batchCmd->add_option("--jobs", batchOpts.jobs, "studies analysed at the same time (default 1)")
+      ->check(CLI::Range(1, 64));
+  batchCmd
+      ->add_option("--timeout-s", batchOpts.timeoutS,
+                   "wall-time limit of one study in seconds (default 600)")
+      ->check(CLI::PositiveNumber);
+  batchCmd
+      ->add_option("--max-memory-mb", batchOpts.maxMemoryMb,
+                   "address-space limit of one study in MB, 0 for none (default 4096)")
+      ->check(CLI::NonNegativeNumber);
+  batchCmd->add_flag("--retry-failed", batchOpts.retryFailed,
+                     "also redo studies whose report from an earlier run says failed");
+  batchCmd->add_option("--analyze-program", batchOpts.executable,
+                       "program run as PROGRAM analyze PATH -o DIR for each study (default: "
+                       "this spinescreen; for wrappers and tests)");
+  batchCmd->add_option("--config", batchConfig, "passed to analyze");
+  batchCmd->add_flag("--dicom-out", batchDicomOut, "passed to analyze");
+  batchCmd->add_flag("--fhir-out", batchFhirOut, "passed to analyze");
+  batchCmd->add_flag("--save-masks", batchSaveMasks, "passed to analyze");
+
+  // evaluate: scores a batch output folder against truth (contracts/CLI.md "Evaluate").
+  evaluate::EvaluateOptions evalOpts;
+  auto* evaluateCmd =
+      app.add_subcommand("evaluate", "Score reports against truth; writes EVALDIR/metrics.json");
+  evaluateCmd
+      ->add_option("--truth", evalOpts.truth,
+                   "folder of <case_id>/truth.json, a VerSe dataset, or a reads CSV")
+      ->required();
+  evaluateCmd->add_option("--pred", evalOpts.pred, "batch output folder (<case_id>/report.json)")
+      ->required();
+  evaluateCmd->add_option("-o,--out", evalOpts.outDir, "evaluation output folder")->required();
+  evaluateCmd->add_option(
+      "--grades", evalOpts.grades,
+      "reads CSV (case_id,level,genant_grade[,morphology]) for a VerSe dataset");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -41,6 +93,30 @@ int main(int argc, char** argv) {
       pipeline::AnalysisConfig config;
       if (!configPath.empty()) config = pipeline::loadConfigFile(configPath);
       return pipeline::runAnalyze(analyzeOpts, config, std::cerr);
+    }
+    if (batchCmd->parsed()) {
+      if (batchDir.empty() == batchManifest.empty())
+        throw UsageError("batch takes either DIR or --manifest FILE");
+      const batch::Cohort cohort = batchManifest.empty() ? batch::listStudies(batchDir, batchOut)
+                                                         : batch::readManifest(batchManifest);
+      if (!batchConfig.empty()) {
+        pipeline::loadConfigFile(batchConfig);  // a bad config fails here, not in every study
+        batchOpts.analyzeArgs.push_back("--config");
+        batchOpts.analyzeArgs.push_back(std::filesystem::absolute(batchConfig).string());
+      }
+      if (batchDicomOut) batchOpts.analyzeArgs.push_back("--dicom-out");
+      if (batchFhirOut) batchOpts.analyzeArgs.push_back("--fhir-out");
+      if (batchSaveMasks) batchOpts.analyzeArgs.push_back("--save-masks");
+      batchOpts.outDir = batchOut;
+      batchOpts.progressBar = ::isatty(STDERR_FILENO) != 0;
+      std::signal(SIGINT, [](int) { batch::requestStop(); });
+      std::signal(SIGTERM, [](int) { batch::requestStop(); });
+      const batch::BatchResult r = batch::runBatch(cohort, batchOpts, std::cerr);
+      return r.interrupted ? 130 : 0;
+    }
+    if (evaluateCmd->parsed()) {
+      evaluate::runEvaluate(evalOpts, std::cout);
+      return 0;
     }
   } catch (const Error& e) {
     std::cerr << "error: " << e.what() << '\n';
