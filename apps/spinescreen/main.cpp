@@ -13,6 +13,7 @@
 #include "core/version.h"
 #include "evaluate/evaluate.h"
 #include "pipeline/analyze.h"
+#include "textaudit/audit.h"
 
 using namespace spinescreen;
 
@@ -81,6 +82,27 @@ int main(int argc, char** argv) {
       "--grades", evalOpts.grades,
       "reads CSV (case_id,level,genant_grade[,morphology]) for a VerSe dataset");
 
+  // textaudit: what radiology reports say about vertebral fractures and referral, joined with a
+  // batch folder's results.
+  textaudit::TextAuditOptions textOpts;
+  std::string textFormat = "auto";
+  auto* textauditCmd = app.add_subcommand(
+      "textaudit", "Read report texts (CSV or JSON lines): fracture named? referral? Joined "
+                   "with --results, the identification and referral rates and the FLS worklist");
+  textauditCmd->add_option("--reports", textOpts.reportsPath, "CSV or JSONL export of reports")
+      ->required();
+  textauditCmd->add_option("--results", textOpts.resultsDir,
+                           "batch output folder (summary.csv, <case_id>/report.json)");
+  textauditCmd->add_option("-o,--out", textOpts.outDir, "output folder")->required();
+  textauditCmd->add_option("--id-column", textOpts.reader.idColumn, "case id column (case_id)");
+  textauditCmd->add_option("--text-column", textOpts.reader.textColumn, "report text column (text)");
+  auto* dateOpt = textauditCmd->add_option("--date-column", textOpts.reader.dateColumn,
+                                           "report date column, carried (date)");
+  auto* accOpt = textauditCmd->add_option("--accession-column", textOpts.reader.accessionColumn,
+                                          "accession number column, carried (accession)");
+  textauditCmd->add_option("--format", textFormat, "auto, csv or jsonl")
+      ->check(CLI::IsMember({"auto", "csv", "jsonl"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -117,6 +139,14 @@ int main(int argc, char** argv) {
     if (evaluateCmd->parsed()) {
       evaluate::runEvaluate(evalOpts, std::cout);
       return 0;
+    }
+    if (textauditCmd->parsed()) {
+      textOpts.reader.explicitDate = dateOpt->count() > 0;
+      textOpts.reader.explicitAccession = accOpt->count() > 0;
+      textOpts.reader.format = textFormat == "csv"     ? textaudit::ReportFormat::kCsv
+                               : textFormat == "jsonl" ? textaudit::ReportFormat::kJsonl
+                                                       : textaudit::ReportFormat::kAuto;
+      return textaudit::runTextAudit(textOpts, std::cerr);
     }
   } catch (const Error& e) {
     std::cerr << "error: " << e.what() << '\n';
