@@ -12,6 +12,8 @@
 #include "core/errors.h"
 #include "core/version.h"
 #include "evaluate/evaluate.h"
+#include "io/loader.h"
+#include "io/nifti.h"
 #include "pipeline/analyze.h"
 #include "textaudit/audit.h"
 
@@ -28,7 +30,11 @@ int main(int argc, char** argv) {
   analyze->add_option("INPUT", analyzeOpts.input,
                       "a .nii/.nii.gz file, a DICOM file, or a folder (searched recursively)")
       ->required();
-  analyze->add_option("-o,--out", analyzeOpts.outDir, "output folder")->required();
+  analyze->add_option("-o,--out", analyzeOpts.outDir,
+                      "output folder (required unless --list-series)");
+  bool listSeries = false;
+  analyze->add_flag("--list-series", listSeries,
+                    "print every DICOM series found in INPUT and why it is or is not chosen");
   analyze->add_option("--config", configPath,
                       "JSON file with density cut-offs and referral policy");
   analyze->add_flag("--dicom-out", analyzeOpts.dicomOut, "also write sr.dcm and sc.dcm");
@@ -103,6 +109,14 @@ int main(int argc, char** argv) {
   textauditCmd->add_option("--format", textFormat, "auto, csv or jsonl")
       ->check(CLI::IsMember({"auto", "csv", "jsonl"}));
 
+  // convert: reads INPUT exactly as analyze does and writes it as NIfTI.
+  std::string convertInput, convertOutput;
+  auto* convert = app.add_subcommand(
+      "convert", "Read INPUT as analyze would (series choice, HU, LPS) and write a NIfTI volume");
+  convert->add_option("INPUT", convertInput, "a .nii/.nii.gz file, a DICOM file, or a folder")
+      ->required();
+  convert->add_option("OUTPUT", convertOutput, "output .nii or .nii.gz")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -111,6 +125,20 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (analyze->parsed() && listSeries) {
+      std::cout << io::describeInput(analyzeOpts.input);
+      return 0;
+    }
+    if (analyze->parsed() && analyzeOpts.outDir.empty())
+      throw UsageError("analyze needs -o OUTDIR");
+    if (convert->parsed()) {
+      if (!io::hasNiftiExtension(convertOutput))
+        throw UsageError("convert writes NIfTI: OUTPUT must end in .nii or .nii.gz");
+      const LoadedStudy study = io::loadStudy(convertInput);
+      for (const auto& note : study.info.notes) std::cerr << "note: " << note << '\n';
+      io::writeNifti(study.volume, convertOutput);
+      return 0;
+    }
     if (analyze->parsed()) {
       pipeline::AnalysisConfig config;
       if (!configPath.empty()) config = pipeline::loadConfigFile(configPath);

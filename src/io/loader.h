@@ -12,6 +12,10 @@ namespace spinescreen::io {
 // NIfTI volume). Throws InputError, UnsafeGeometryError or NotApplicableError.
 LoadedStudy loadStudy(const std::string& input);
 
+// What `analyze --list-series INPUT` prints: every candidate series with its key facts and why
+// it was or was not chosen (never names or IDs). Throws InputError when INPUT does not exist.
+std::string describeInput(const std::string& input);
+
 bool hasNiftiExtension(const std::string& path);
 
 }  // namespace spinescreen::io

@@ -1,12 +1,14 @@
 #include "io/nifti.h"
 
-#include <algorithm>
-#include <cmath>
-#include <filesystem>
-
 #include <itkImageFileReader.h>
 #include <itkImageFileWriter.h>
 #include <itkNiftiImageIO.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "core/errors.h"
 #include "core/itk_bridge.h"
@@ -34,8 +36,9 @@ LoadedStudy readNiftiStudy(const std::string& path) {
       throw UnsafeGeometryError("NIfTI volume has " + std::to_string(dims) +
                                 " dimensions; only 3-D volumes are analysed");
   }
-  if (dims < 3) throw NotApplicableError("NIfTI image is " + std::to_string(dims) +
-                                         "-D; a 3-D CT volume is needed");
+  if (dims < 3)
+    throw NotApplicableError("NIfTI image is " + std::to_string(dims) +
+                             "-D; a 3-D CT volume is needed");
   if (imageIo->GetNumberOfComponents() != 1)
     throw InputError("NIfTI image has " + std::to_string(imageIo->GetNumberOfComponents()) +
                      " components per voxel; a scalar CT volume is needed");
@@ -46,8 +49,27 @@ LoadedStudy readNiftiStudy(const std::string& path) {
   // The file must hold the voxels its header promises (uncompressed files only; for .gz the
   // decompressor reports truncation).
   if (path.size() > 4 && path.substr(path.size() - 4) == ".nii") {
-    const auto need = static_cast<uintmax_t>(size[0] * size[1] * size[2]) *
-                      imageIo->GetComponentSize();
+    // Bytes per voxel and data offset from the header itself (the ImageIO reports the type
+    // after scaling, not the stored one).
+    std::ifstream hdr(path, std::ios::binary);
+    char h[348] = {};
+    hdr.read(h, sizeof h);
+    int32_t sizeofHdr = 0;
+    int16_t bitpix = 0;
+    float voxOffset = 0.0f;
+    std::memcpy(&sizeofHdr, h, 4);
+    std::memcpy(&bitpix, h + 72, 2);
+    std::memcpy(&voxOffset, h + 108, 4);
+    if (sizeofHdr != 348) {  // the other byte order
+      std::reverse(h + 72, h + 74);
+      std::reverse(h + 108, h + 112);
+      std::memcpy(&bitpix, h + 72, 2);
+      std::memcpy(&voxOffset, h + 108, 4);
+    }
+    const auto bytesPerVoxel =
+        static_cast<uintmax_t>(std::max<int16_t>(bitpix, 8) / 8) * imageIo->GetNumberOfComponents();
+    const auto need = static_cast<uintmax_t>(size[0] * size[1] * size[2]) * bytesPerVoxel +
+                      static_cast<uintmax_t>(std::max(0.0f, voxOffset));
     if (fs::file_size(path) < need)
       throw InputError("NIfTI file is truncated: header promises " + std::to_string(need) +
                        " bytes of voxels, file has " + std::to_string(fs::file_size(path)));
@@ -59,8 +81,8 @@ LoadedStudy readNiftiStudy(const std::string& path) {
   try {
     reader->Update();
   } catch (const itk::ExceptionObject& e) {
-    throw InputError("cannot read NIfTI voxels of " + path + " (truncated or corrupt): " +
-                     e.GetDescription());
+    throw InputError("cannot read NIfTI voxels of " + path +
+                     " (truncated or corrupt): " + e.GetDescription());
   }
   FloatItk::Pointer img = reader->GetOutput();
   LoadedStudy study;
