@@ -390,14 +390,18 @@ Centreline buildCentreline(const ColumnTrack& track, double stepMm) {
     line.canal.push_back({lerp(cx), lerp(cy), lerp(bz)});
   }
   const size_t m = line.point.size();
-  const int w = std::max(1, static_cast<int>(std::lround(6.0 / stepMm)));
+  const int w = std::max(1, static_cast<int>(std::lround(12.0 / stepMm)));
   for (size_t i = 0; i < m; ++i) {
     const size_t a = i >= static_cast<size_t>(w) ? i - w : 0;
     const size_t b = std::min(m - 1, i + w);
     Vec3 t = (line.point[b] - line.point[a]).normalized();
     if (t.norm() == 0.0) t = {0, 0, -1};
     line.tangent.push_back(t);
-    Vec3 ant = line.point[i] - line.canal[i];
+    // Canal -> body direction, averaged over about 30 mm of column.
+    Vec3 ant{};
+    const size_t wa = static_cast<size_t>(std::lround(15.0 / stepMm));
+    for (size_t j = i >= wa ? i - wa : 0; j <= std::min(m - 1, i + wa); ++j)
+      ant += (line.point[j] - line.canal[j]).normalized();
     ant = ant - t * ant.dot(t);
     if (ant.norm() < 1e-6) ant = Vec3{0, -1, 0} - t * Vec3{0, -1, 0}.dot(t);
     line.anterior.push_back(ant.normalized());

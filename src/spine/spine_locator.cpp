@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
 
@@ -107,18 +109,22 @@ constexpr double kRayLen = 45.0;
 // Segments one body on the input grid by casting rays in planes normal to its axis, cut at
 // the endplate planes and at the posterior wall; writes `label` into bodies (and the whole
 // vertebra into `whole` when given).
-void segmentVertebra(const HuVolume& vol, const Centreline& line, Segment& sg, uint8_t label,
-                     LabelImage& bodies, LabelImage* whole) {
+// With `axisOverride`, the body's axis (and both endplate normals) and centre are given;
+// with `dryRun`, nothing is written and `halves` receives the upper-half minus lower-half
+// centroid of the body.
+void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& sg, uint8_t label,
+                         LabelImage& bodies, LabelImage* whole, const Vec3* axisOverride,
+                         const Vec3* centreOverride, bool dryRun, Vec3* halves) {
   const double sMid = 0.5 * (sg.bodyTop + sg.bodyBottom);
-  Vec3 c = at(line.point, sMid);
-  const Vec3 axisSup = (at(line.tangent, sMid) * -1.0).normalized();
+  Vec3 c = centreOverride ? *centreOverride : at(line.point, sMid);
+  const Vec3 axisSup = axisOverride ? *axisOverride : (at(line.tangent, sMid) * -1.0).normalized();
   Vec3 ant = at(line.anterior, sMid);
   ant = (ant - axisSup * ant.dot(axisSup)).normalized();
   const Vec3 lat = axisSup.cross(ant);
-  const Vec3 pSup = at(line.point, sg.bodyTop),
-             nSup = (at(line.tangent, sg.bodyTop) * -1.0).normalized();
-  const Vec3 pInf = at(line.point, sg.bodyBottom),
-             nInf = (at(line.tangent, sg.bodyBottom) * -1.0).normalized();
+  const Vec3 pSup = at(line.point, sg.bodyTop);
+  const Vec3 nSup = axisOverride ? axisSup : (at(line.tangent, sg.bodyTop) * -1.0).normalized();
+  const Vec3 pInf = at(line.point, sg.bodyBottom);
+  const Vec3 nInf = axisOverride ? axisSup : (at(line.tangent, sg.bodyBottom) * -1.0).normalized();
   const double hMax = (pSup - c).dot(axisSup), hMin = (pInf - c).dot(axisSup);
   if (hMax - hMin < 4.0) {
     sg.notMeasurable = "body too thin to measure";
@@ -159,7 +165,7 @@ void segmentVertebra(const HuVolume& vol, const Centreline& line, Segment& sg, u
   const int nPlanes = static_cast<int>(std::floor(hMax - hMin)) + 3;
   std::vector<std::array<double, kRays>> R(static_cast<size_t>(nPlanes));
   double dPost = kNaN;
-  for (int pass = 0; pass < 2; ++pass) {
+  for (int pass = 0; pass < 3; ++pass) {
     Vec3 shift{};
     int shiftN = 0;
     for (int pl = 0; pl < nPlanes; ++pl) {
@@ -170,7 +176,7 @@ void segmentVertebra(const HuVolume& vol, const Centreline& line, Segment& sg, u
         sampleRay(vol, pc, dirs[static_cast<size_t>(a)], kRayStep, nR, ray);
         r[static_cast<size_t>(a)] = rayEdge(ray, kRayStep, tc, tstop, tissue, 4.0);
       }
-      if (pass == 0 && h > 0.5 * hMin && h < 0.5 * hMax) {
+      if (pass < 2 && h > 0.5 * hMin && h < 0.5 * hMax) {
         Vec3 m{};
         int n = 0;
         for (int a = 0; a < kRays; ++a)
@@ -184,11 +190,42 @@ void segmentVertebra(const HuVolume& vol, const Centreline& line, Segment& sg, u
         }
       }
     }
-    if (pass == 0 && shiftN > 0) {
+    if (pass < 2 && shiftN > 0) {
       Vec3 s = shift / shiftN;
       s = s - axisSup * s.dot(axisSup);
       if (s.norm() > 12.0) s = s.normalized() * 12.0;
       c += s;
+    }
+  }
+  // Axis check: the centre of each middle plane's outline should not drift along the axis.
+  Vec3 slope{};
+  {
+    double sh = 0, shh = 0;
+    Vec3 sm{}, shm{};
+    int np = 0;
+    for (int pl = 0; pl < nPlanes; ++pl) {
+      const double h = hMin - 1.0 + pl;
+      if (h < 0.6 * hMin || h > 0.6 * hMax) continue;
+      const auto& r = R[static_cast<size_t>(pl)];
+      Vec3 num{};
+      double den = 0.0;
+      for (int a = 0; a < kRays; ++a) {
+        const double v = r[static_cast<size_t>(a)];
+        if (std::isnan(v)) continue;
+        num += dirs[static_cast<size_t>(a)] * (2.0 / 3.0 * v * v * v);
+        den += v * v;
+      }
+      if (den <= 0.0) continue;
+      const Vec3 m = num / den;
+      sh += h;
+      shh += h * h;
+      sm += m;
+      shm += m * h;
+      ++np;
+    }
+    if (np >= 4) {
+      const double varH = shh / np - (sh / np) * (sh / np);
+      if (varH > 1.0) slope = (shm / np - sm / np * (sh / np)) / varH;
     }
   }
   // Posterior wall: median reach of the rays pointing backwards in the middle planes.
@@ -266,8 +303,8 @@ void segmentVertebra(const HuVolume& vol, const Centreline& line, Segment& sg, u
     i0[d] = std::max<int64_t>(0, static_cast<int64_t>(std::floor(lo[d])));
     i1[d] = std::min<int64_t>(g.size[d] - 1, static_cast<int64_t>(std::ceil(hi[d])));
   }
-  Vec3 sumBody{}, sumWhole{};
-  int64_t nBody = 0, nWhole = 0;
+  Vec3 sumBody{}, sumWhole{}, sumUp{}, sumLow{};
+  int64_t nBody = 0, nWhole = 0, nUp = 0, nLow = 0;
   for (int64_t k = i0[2]; k <= i1[2]; ++k)
     for (int64_t j = i0[1]; j <= i1[1]; ++j)
       for (int64_t i = i0[0]; i <= i1[0]; ++i) {
@@ -293,11 +330,18 @@ void segmentVertebra(const HuVolume& vol, const Centreline& line, Segment& sg, u
           inBody = rr <= lim;
         }
         if (inBody) {
-          bodies.at(i, j, k) = label;
+          if (!dryRun) bodies.at(i, j, k) = label;
           sumBody += p;
           ++nBody;
+          if (h >= 0.0) {
+            sumUp += p;
+            ++nUp;
+          } else {
+            sumLow += p;
+            ++nLow;
+          }
         }
-        if (whole) {
+        if (whole && !dryRun) {
           bool inWhole = inBody;
           if (!inWhole && (p - sTopP).dot(nTop) <= 0.0 && (p - sBotP).dot(nBot) >= 0.0 &&
               v <= -dPost + 1.0 && v >= -postReach && std::abs(u) <= 45.0 && vol.at(i, j, k) >= tc)
@@ -313,12 +357,45 @@ void segmentVertebra(const HuVolume& vol, const Centreline& line, Segment& sg, u
     sg.notMeasurable = "body outline not found";
     return;
   }
+  if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
+    std::fprintf(stderr,
+                 "segment body %.1f..%.1f slab %.1f..%.1f top z %.1f bottom z %.1f c z %.1f "
+                 "centroid z %.1f tc %.0f dPost %.1f\n",
+                 sg.bodyTop, sg.bodyBottom, sg.slabTop, sg.slabBottom, pSup.z, pInf.z, c.z,
+                 sumBody.z / std::max<int64_t>(1, nBody), tc, dPost);
+  if (halves) *halves = (axisSup + slope) * 10.0;
   sg.haveBody = true;
   sg.bodyVoxels = nBody;
   sg.bodyCentroid = sumBody / static_cast<double>(nBody);
   sg.centroid = nWhole > 0 ? sumWhole / static_cast<double>(nWhole) : sg.bodyCentroid;
   sg.axisSup = axisSup;
   sg.axisAnt = ant;
+}
+
+// Segments a body twice: first along the centreline, then along the axis through the centres
+// of its upper and lower halves (the centreline tangent is smoothed over neighbours).
+void segmentVertebra(const HuVolume& vol, const Centreline& line, Segment& sg, uint8_t label,
+                     LabelImage& bodies, LabelImage* whole) {
+  const double sMid = 0.5 * (sg.bodyTop + sg.bodyBottom);
+  const Vec3 tangentUp = (at(line.tangent, sMid) * -1.0).normalized();
+  bool have = false;
+  Vec3 axis = tangentUp, centre;
+  for (int it = 0; it < 3; ++it) {
+    Vec3 halves;
+    Segment probe = sg;
+    segmentVertebraOnce(vol, line, probe, label, bodies, whole, have ? &axis : nullptr,
+                        have ? &centre : nullptr, true, &halves);
+    if (!probe.haveBody || halves.norm() < 3.0) break;
+    const Vec3 next = halves.normalized();
+    if (next.dot(tangentUp) < std::cos(25.0 * kPi / 180.0)) break;
+    const bool settled = have && next.dot(axis) > std::cos(1.0 * kPi / 180.0);
+    axis = next;
+    centre = probe.bodyCentroid;
+    have = true;
+    if (settled) break;
+  }
+  segmentVertebraOnce(vol, line, sg, label, bodies, whole, have ? &axis : nullptr,
+                      have ? &centre : nullptr, false, nullptr);
 }
 
 // Expected disc-to-disc distance by ordinal (C1=0 .. S1=24), relative units (adult means).

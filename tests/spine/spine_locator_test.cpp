@@ -1,15 +1,249 @@
+// Behaviour of the spine stage on small columns built in code, and on the development CTs
+// when SPINESCREEN_TEST_DATA is set.
 #include "spine/spine_locator.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
 #include "core/errors.h"
+#include "core/labels.h"
+#include "io/nifti.h"
+#include "support/test_data.h"
 
 using namespace spinescreen;
 
-TEST(SpineLocator, ThrowsNotApplicableOnEmptyBody) {
+namespace {
+
+struct ColumnSpec {
+  int vertebrae = 5;
+  double bodyHeightMm = 24.0;
+  double discMm = 8.0;
+  double tiltDeg = 0.0;  // sagittal tilt of the column axis
+  double spacingMm = 1.5;
+  double sliceMm = 1.5;
+  double trabecularHu = 180.0;
+  double cortexHu = 600.0;
+  double discHu = 80.0;
+};
+
+// A trunk of soft tissue holding a straight column of elliptic bodies (cortical shell,
+// trabecular core), discs, and a bony ring around a canal behind each body. Returns the volume
+// and the body centres (cranial first).
+HuVolume buildColumn(const ColumnSpec& s, std::vector<Vec3>* centres) {
+  const double period = s.bodyHeightMm + s.discMm;
+  const double length = s.vertebrae * period + 30.0;
   Grid g;
-  g.size = {40, 40, 40};
+  g.spacing = {s.spacingMm, s.spacingMm, s.sliceMm};
+  g.size = {static_cast<int64_t>(200.0 / s.spacingMm), static_cast<int64_t>(170.0 / s.spacingMm),
+            static_cast<int64_t>(length / s.sliceMm)};
+  g.origin = {-100.0, -100.0, 0.0};
+  HuVolume v(g, -1000);
+  const double th = s.tiltDeg * 3.14159265358979 / 180.0;
+  const Vec3 axis{0.0, std::sin(th), std::cos(th)};  // towards superior (and posterior)
+  const Vec3 ant = Vec3{0.0, -std::cos(th), std::sin(th)};
+  const Vec3 lat{1.0, 0.0, 0.0};
+  const Vec3 base{0.0, 0.0, length / 2.0};  // column centre
+  const double top = s.vertebrae * period / 2.0;
+  if (centres) {
+    centres->clear();
+    for (int i = 0; i < s.vertebrae; ++i)
+      centres->push_back(base + axis * (top - s.discMm - s.bodyHeightMm / 2.0 - i * period));
+  }
+  for (int64_t k = 0; k < g.size[2]; ++k)
+    for (int64_t j = 0; j < g.size[1]; ++j)
+      for (int64_t i = 0; i < g.size[0]; ++i) {
+        const Vec3 p = g.indexToLps({double(i), double(j), double(k)});
+        // Trunk: an ellipse 90 x 75 mm (half axes), centred 10 mm in front of the column.
+        const double ex = p.x / 90.0, ey = (p.y + 10.0) / 75.0;
+        if (ex * ex + ey * ey > 1.0) continue;
+        double hu = 40.0;
+        const Vec3 q = p - base;
+        const double h = q.dot(axis), a = q.dot(ant), l = q.dot(lat);
+        const double rel = top - h;  // distance below the column's top
+        if (rel >= 0.0 && rel <= s.vertebrae * period) {
+          const double inPeriod = std::fmod(rel, period);
+          const bool inDisc = inPeriod < s.discMm;
+          // Body: ellipse 20 mm (lateral) x 15 mm (AP) half axes.
+          const double bx = l / 20.0, by = a / 15.0;
+          const double br = std::sqrt(bx * bx + by * by);
+          if (br <= 1.0) {
+            if (inDisc) {
+              hu = s.discHu;
+            } else {
+              const double fromEnd = std::min(inPeriod - s.discMm, period - inPeriod);
+              hu = (br > 0.92 || fromEnd < 1.5) ? s.cortexHu : s.trabecularHu;
+            }
+          }
+          // Canal centred 24 mm behind the body centre, radius 8 mm, ring to 14 mm.
+          const double cr = std::hypot(l, a + 24.0);
+          if (!inDisc && cr > 8.0 && cr <= 14.0 && a < -12.0) hu = s.cortexHu * 0.8;
+          if (cr <= 8.0) hu = 20.0;
+        }
+        v.at(i, j, k) = static_cast<int16_t>(hu);
+      }
+  return v;
+}
+
+}  // namespace
+
+TEST(SpineLocator, FindsEveryBodyOfASyntheticColumnInOrder) {
+  ColumnSpec spec;
+  std::vector<Vec3> truth;
+  const HuVolume v = buildColumn(spec, &truth);
+  const SpineModel m = spine::locateSpine(v);
+  int matched = 0;
+  double lastZ = 1e9;
+  for (const Vertebra& vt : m.vertebrae) {
+    EXPECT_LT(vt.centroidLps.z, lastZ) << "not sorted cranial to caudal";
+    lastZ = vt.centroidLps.z;
+    if (!vt.measurable || !vt.bodyCentroidLps) continue;
+    double best = 1e9;
+    Vec3 diff;
+    for (const Vec3& t : truth)
+      if ((*vt.bodyCentroidLps - t).norm() < best) {
+        best = (*vt.bodyCentroidLps - t).norm();
+        diff = *vt.bodyCentroidLps - t;
+      }
+    EXPECT_LT(best, 2.5) << vt.label << " off by " << diff.x << " " << diff.y << " " << diff.z;
+    ++matched;
+  }
+  // The two end bodies touch the ends of the column; the inner ones must all be found.
+  EXPECT_GE(matched, spec.vertebrae - 2);
+  EXPECT_LE(matched, spec.vertebrae);
+  EXPECT_EQ(m.bodies.grid().size, v.grid().size) << "bodies must be on the input grid";
+}
+
+TEST(SpineLocator, LocalAxesFollowAnObliqueColumn) {
+  ColumnSpec spec;
+  spec.tiltDeg = 20.0;
+  const HuVolume v = buildColumn(spec, nullptr);
+  const SpineModel m = spine::locateSpine(v);
+  const double th = spec.tiltDeg * 3.14159265358979 / 180.0;
+  const Vec3 sup{0.0, std::sin(th), std::cos(th)};
+  const Vec3 ant{0.0, -std::cos(th), std::sin(th)};
+  int checked = 0;
+  for (const Vertebra& vt : m.vertebrae) {
+    if (!vt.measurable) continue;
+    ASSERT_TRUE(vt.axisSuperior && vt.axisAnterior);
+    EXPECT_NEAR(vt.axisSuperior->norm(), 1.0, 1e-6);
+    EXPECT_NEAR(vt.axisAnterior->norm(), 1.0, 1e-6);
+    EXPECT_GT(vt.axisSuperior->dot(sup), std::cos(6.0 * 3.14159265358979 / 180.0)) << vt.label;
+    EXPECT_GT(vt.axisAnterior->dot(ant), std::cos(10.0 * 3.14159265358979 / 180.0)) << vt.label;
+    ++checked;
+  }
+  EXPECT_GE(checked, 2);
+}
+
+TEST(SpineLocator, WithoutAnchorsLabelsAreLowConfidence) {
+  const HuVolume v = buildColumn(ColumnSpec{}, nullptr);
+  const SpineModel m = spine::locateSpine(v);
+  ASSERT_FALSE(m.vertebrae.empty());
+  for (const Vertebra& vt : m.vertebrae) {
+    EXPECT_TRUE(isValidLabel(vt.label));
+    ASSERT_TRUE(vt.labelConfidence);
+    EXPECT_LE(*vt.labelConfidence, 0.5);
+  }
+  EXPECT_FALSE(m.warnings.empty());
+}
+
+TEST(SpineLocator, ThrowsNotApplicableOnSoftTissueOnly) {
+  Grid g;
+  g.size = {80, 80, 60};
   g.spacing = {2, 2, 2};
-  HuVolume v(g, 30);
+  g.origin = {-80, -80, 0};
+  HuVolume v(g, -1000);
+  for (int64_t k = 0; k < 60; ++k)
+    for (int64_t j = 0; j < 80; ++j)
+      for (int64_t i = 0; i < 80; ++i)
+        if (std::hypot(i - 40.0, j - 40.0) < 35) v.at(i, j, k) = 40;
   EXPECT_THROW(spine::locateSpine(v), NotApplicableError);
+}
+
+TEST(SpineLocator, ThrowsNotApplicableOnAHead) {
+  // A skull: a bony shell around brain.
+  Grid g;
+  g.size = {90, 100, 70};
+  g.spacing = {2, 2, 2};
+  g.origin = {-90, -100, 0};
+  HuVolume v(g, -1000);
+  for (int64_t k = 0; k < g.size[2]; ++k)
+    for (int64_t j = 0; j < g.size[1]; ++j)
+      for (int64_t i = 0; i < g.size[0]; ++i) {
+        const Vec3 p = g.indexToLps({double(i), double(j), double(k)});
+        const double r = std::sqrt(std::pow(p.x / 75.0, 2) + std::pow((p.y + 5) / 90.0, 2) +
+                                   std::pow((p.z - 40.0) / 80.0, 2));
+        if (r < 0.92)
+          v.at(i, j, k) = 35;
+        else if (r < 1.0)
+          v.at(i, j, k) = 1200;
+      }
+  EXPECT_THROW(spine::locateSpine(v), NotApplicableError);
+}
+
+namespace {
+
+std::map<std::string, Vec3> referenceCentroids(const std::string& path,
+                                               const std::map<int, std::string>& names) {
+  const LoadedStudy ref = io::readNiftiStudy(path);
+  std::map<int, std::pair<Vec3, int64_t>> acc;
+  const Grid& g = ref.volume.grid();
+  for (int64_t k = 0; k < g.size[2]; ++k)
+    for (int64_t j = 0; j < g.size[1]; ++j)
+      for (int64_t i = 0; i < g.size[0]; ++i) {
+        const int v = ref.volume.at(i, j, k);
+        if (!names.count(v)) continue;
+        acc[v].first += g.indexToLps({double(i), double(j), double(k)});
+        ++acc[v].second;
+      }
+  std::map<std::string, Vec3> out;
+  for (const auto& [v, a] : acc) out[names.at(v)] = a.first / static_cast<double>(a.second);
+  return out;
+}
+
+const Vertebra* findLabel(const SpineModel& m, const std::string& label) {
+  for (const Vertebra& v : m.vertebrae)
+    if (v.label == label) return &v;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(SpineLocatorRealCt, LabelsTheLumbarSpineOfTheAbdomenCt) {
+  SPINESCREEN_REQUIRE_TEST_FILE(ct, "totalseg-example/example_ct.nii.gz");
+  SPINESCREEN_REQUIRE_TEST_FILE(
+      bodies, "totalseg-example/spine_report/totalseg_vertebrae_pp_refined.nii.gz");
+  SPINESCREEN_REQUIRE_TEST_FILE(whole, "totalseg-example/spine_report/totalseg.nii.gz");
+  const SpineModel m = spine::locateSpine(io::readNiftiStudy(ct).volume);
+  const auto ref = referenceCentroids(
+      bodies, {{19, "T12"}, {20, "L1"}, {21, "L2"}, {22, "L3"}, {23, "L4"}, {24, "L5"}});
+  for (const auto& [label, c] : ref) {
+    const Vertebra* v = findLabel(m, label);
+    ASSERT_NE(v, nullptr) << label << " not found";
+    ASSERT_TRUE(v->bodyCentroidLps) << label;
+    EXPECT_LT((*v->bodyCentroidLps - c).norm(), 5.0) << label;
+  }
+  const auto s1 = referenceCentroids(whole, {{26, "S1"}, {27, "L5"}});
+  const Vertebra* v = findLabel(m, "S1");
+  ASSERT_NE(v, nullptr);
+  // Nearer the reference S1 than the reference L5.
+  EXPECT_LT((v->centroidLps - s1.at("S1")).norm(), (v->centroidLps - s1.at("L5")).norm());
+  const Vertebra* t11 = findLabel(m, "T11");
+  if (t11) EXPECT_FALSE(t11->measurable);
+}
+
+TEST(SpineLocatorRealCt, FindsT12InTheContrastChestCrop) {
+  SPINESCREEN_REQUIRE_TEST_FILE(ct, "totalseg-example/aorta_report/ct_cropped.nii.gz");
+  SPINESCREEN_REQUIRE_TEST_FILE(t12, "totalseg-example/aorta_report/vertebrae_T12.nii.gz");
+  const SpineModel m = spine::locateSpine(io::readNiftiStudy(ct).volume);
+  const auto ref = referenceCentroids(t12, {{1, "T12"}});
+  const Vertebra* v = findLabel(m, "T12");
+  ASSERT_NE(v, nullptr);
+  const Vec3 c = v->bodyCentroidLps ? *v->bodyCentroidLps : v->centroidLps;
+  EXPECT_LT((c - ref.at("T12")).norm(), 5.0);
+  ASSERT_TRUE(v->labelConfidence);
+  EXPECT_LT(*v->labelConfidence, 0.9) << "no lower anchor: confidence must admit it";
 }
