@@ -239,8 +239,8 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
     }
     dPost = median(back);
   }
-  if (std::isnan(dPost)) {
-    sg.notMeasurable = "posterior wall of the body not found";
+  if (std::isnan(dPost) || dPost < 6.0) {
+    sg.notMeasurable = "no vertebral body of plausible depth";
     return;
   }
   // Clean each plane: fill gaps, cut at the posterior wall, mirror-symmetry cap (one-sided
@@ -387,7 +387,9 @@ void segmentVertebra(const HuVolume& vol, const Centreline& line, Segment& sg, u
                         have ? &centre : nullptr, true, &halves);
     if (!probe.haveBody || halves.norm() < 3.0) break;
     const Vec3 next = halves.normalized();
-    if (next.dot(tangentUp) < std::cos(25.0 * kPi / 180.0)) break;
+    // Real bodies are waisted and carry pedicles: trust the drift only within 10 degrees of
+    // the centreline.
+    if (next.dot(tangentUp) < std::cos(10.0 * kPi / 180.0)) break;
     const bool settled = have && next.dot(axis) > std::cos(1.0 * kPi / 180.0);
     axis = next;
     centre = probe.bodyCentroid;
@@ -631,6 +633,12 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   for (size_t i = 0; i < segs.size(); ++i)
     segmentVertebra(volume, line, segs[i], static_cast<uint8_t>(i + 1), model.bodies,
                     config.wholeVertebraMask ? &model.vertebraeMask : nullptr);
+
+  int plausible = 0;
+  for (const Segment& s : segs)
+    if (s.haveBody && s.widthMm >= 18.0 && s.widthMm <= 90.0) ++plausible;
+  if (plausible == 0)
+    throw NotApplicableError("no spine in view: no vertebral body of plausible size found");
 
   // Anchors.
   std::vector<double> tcs;
