@@ -9,6 +9,7 @@
 
 #include "core/errors.h"
 #include "io/loader.h"
+#include "report/dicom_outputs.h"
 #include "report/json_report.h"
 
 namespace spinescreen::pipeline {
@@ -202,6 +203,9 @@ int runAnalyze(const AnalyzeOptions& options, const AnalysisConfig& config, std:
     const double loadMs = report.timingMs["load"];
     report = std::move(a.report);
     report.timingMs["load"] = loadMs;
+    // After the picture: sc.dcm captures sagittal.png.
+    report::writeDeliveryOutputs(report, study.identity, outDir,
+                                 {options.dicomOut, options.fhirOut}, log);
     return finish(Status::kOk, "analysed", 0);
   } catch (const NotApplicableError& e) {
     return finish(Status::kNotApplicable, e.what(), 4);
