@@ -56,6 +56,7 @@ Code flsReferral() {
 Code referralReason() { return {kPrivateScheme, "FLS-WHY", "Reason for referral"}; }
 Code densityLevel() { return {kPrivateScheme, "BMD-LEVEL", "Level of density measurement"}; }
 Code sourceNote() { return {kPrivateScheme, "SRC-NOTE", "Source of the measurements"}; }
+Code notMeasured() { return {kPrivateScheme, "NOT-MEAS", "Vertebra seen but not measured"}; }
 Code yes() { return {"SCT", "373066001", "Yes"}; }
 Code no() { return {"SCT", "373067005", "No"}; }
 Code morphology(Morphology m) {

@@ -43,6 +43,7 @@ Code flsReferral();
 Code referralReason();
 Code densityLevel();
 Code sourceNote();
+Code notMeasured();
 // Values.
 Code yes();
 Code no();

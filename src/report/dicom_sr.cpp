@@ -50,9 +50,12 @@ Value withUcum(double v, int decimals, const char* code, const char* meaning) {
                OFFalse);
 }
 
-void addVertebraGroup(TID1500_MeasurementReport& mr, const Vertebra& v) {
+// A measurement group for a vertebra with at least one measurement; false (nothing added)
+// for one with none, which TID 1501 cannot hold.
+bool addVertebraGroup(TID1500_MeasurementReport& mr, const Vertebra& v) {
   const auto site = vertebraCode(v.label);
-  if (!site) return;  // unknown labels are not coded; report.json still carries them
+  if (!site) return false;  // unknown labels are not coded; report.json still carries them
+  if (!v.heights && !v.heightLoss && !v.genantGrade && !v.trabecularHu) return false;
   check(mr.addIndividualMeasurements(), "add measurement group");
   Measurements& g = mr.getIndividualMeasurements();
   check(g.setTrackingIdentifier(("vertebra " + v.label).c_str()), "tracking identifier");
@@ -95,10 +98,7 @@ void addVertebraGroup(TID1500_MeasurementReport& mr, const Vertebra& v) {
     check(g.addQualitativeEvaluation(coded(codes::fractureMorphology()),
                                      coded(codes::morphology(*v.morphology))),
           "morphology");
-  if (!v.measurable && !v.notMeasurableReason.empty())
-    check(g.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_QualityFinding),
-                                     ("not measurable: " + v.notMeasurableReason).c_str()),
-          "not measurable");
+  return true;
 }
 
 std::string truncate(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n); }
@@ -136,7 +136,12 @@ DicomWriteResult writeDicomSr(const Report& report, const PatientIdentity& ident
     }
   }
 
-  for (const auto& v : report.vertebrae) addVertebraGroup(mr, v);
+  std::vector<std::string> unmeasured;
+  for (const auto& v : report.vertebrae)
+    if (!addVertebraGroup(mr, v))
+      unmeasured.push_back(
+          v.label + ": " +
+          (v.notMeasurableReason.empty() ? std::string("no measurement") : v.notMeasurableReason));
 
   // Patient-level findings (TID 1500 row 12, qualitative evaluations).
   const PatientFindings& p = report.patient;
@@ -170,6 +175,9 @@ DicomWriteResult writeDicomSr(const Report& report, const PatientIdentity& ident
     check(
         mr.addQualitativeEvaluation(coded(codes::referralReason()), truncate(reason, 1000).c_str()),
         "referral reason");
+  for (const auto& u : unmeasured)
+    check(mr.addQualitativeEvaluation(coded(codes::notMeasured()), truncate(u, 1000).c_str()),
+          "not measured");
   if (target.newStudy)
     check(mr.addQualitativeEvaluation(
               coded(codes::sourceNote()),

@@ -157,19 +157,20 @@ TEST(DicomSr, CarriesTid1500WithCodedVertebraeAndMeasurements) {
   // T12 (23215003) and L1 (66794005) carry measurement groups; T11 has one without heights.
   EXPECT_TRUE(sites.count("66794005"));
   EXPECT_TRUE(sites.count("23215003"));
-  EXPECT_TRUE(sites.count("12989004"));
+  EXPECT_FALSE(sites.count("12989004"));  // T11 has no measurement: named in a note instead
   ASSERT_EQ(numbers["Anterior vertebral body height"].size(), 2u);
   EXPECT_EQ(numbers["Anterior vertebral body height"][1], "18.2");
   EXPECT_EQ(numbers["Vertebral body height loss"][1], "32.6");
   EXPECT_EQ(numbers["Genant semiquantitative grade"][1], "2");
   EXPECT_EQ(numbers["Mean Attenuation Coefficient"][1], "95.3");
-  bool hasName = false, hasVersion = false, hasReason = false;
+  bool hasName = false, hasVersion = false, hasReason = false, hasUnmeasured = false;
   for (const auto& t : texts) {
     hasName |= t == "spinescreen";
     hasVersion |= t == kVersion;
     hasReason |= t.find("moderate wedge fracture at L1") != std::string::npos;
+    hasUnmeasured |= t == "T11: cut by the field of view";
   }
-  EXPECT_TRUE(hasName && hasVersion && hasReason);
+  EXPECT_TRUE(hasName && hasVersion && hasReason && hasUnmeasured);
   // The source instances are referenced as evidence.
   EXPECT_EQ(doc.getCurrentRequestedProcedureEvidence().getNumberOfInstances(), 5u);
 }

@@ -45,6 +45,11 @@ inline Report analysedDicomReport(const std::string& studyUid = "1.2.826.0.1.368
   l1.morphology = Morphology::kWedge;
   l1.trabecularHu = 95.3;
   r.vertebrae.push_back(l1);
+  Vertebra l2;
+  l2.label = "L2";
+  l2.measurable = false;
+  l2.notMeasurableReason = "body too small to measure";
+  r.vertebrae.push_back(l2);
   r.patient.fractureDetected = true;
   r.patient.maxGenantGrade = 2;
   r.patient.fracturedLevels = {"L1"};
