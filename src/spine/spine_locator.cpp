@@ -121,10 +121,11 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
   Vec3 ant = at(line.anterior, sMid);
   ant = (ant - axisSup * ant.dot(axisSup)).normalized();
   const Vec3 lat = axisSup.cross(ant);
+  // Endplate planes follow the column's curvature at each endplate (wedged L5, kyphosis).
   const Vec3 pSup = at(line.point, sg.bodyTop);
-  const Vec3 nSup = axisOverride ? axisSup : (at(line.tangent, sg.bodyTop) * -1.0).normalized();
+  const Vec3 nSup = (at(line.tangent, sg.bodyTop) * -1.0).normalized();
   const Vec3 pInf = at(line.point, sg.bodyBottom);
-  const Vec3 nInf = axisOverride ? axisSup : (at(line.tangent, sg.bodyBottom) * -1.0).normalized();
+  const Vec3 nInf = (at(line.tangent, sg.bodyBottom) * -1.0).normalized();
   const double hMax = (pSup - c).dot(axisSup), hMin = (pInf - c).dot(axisSup);
   if (hMax - hMin < 4.0) {
     sg.notMeasurable = "body too thin to measure";
@@ -238,6 +239,22 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
         back.push_back(R[static_cast<size_t>(pl)][static_cast<size_t>(a)]);
     }
     dPost = median(back);
+    // The body is about as deep behind its centre as in front of it: where the backward
+    // rays ran on into the pedicles or arch, cap them by the forward reach.
+    std::vector<double> front;
+    for (int pl = 0; pl < nPlanes; ++pl) {
+      const double h = hMin - 1.0 + pl;
+      if (h < 0.6 * hMin || h > 0.6 * hMax) continue;
+      for (int a = -3; a <= 3; ++a)
+        front.push_back(R[static_cast<size_t>(pl)][static_cast<size_t>((a + kRays) % kRays)]);
+    }
+    const double frontReach = median(front);
+    if (!std::isnan(frontReach) && !std::isnan(dPost)) dPost = std::min(dPost, 1.3 * frontReach);
+    // Nor can the body reach into the canal found by the tracker.
+    const double toCanal = (c - at(line.canal, sMid)).dot(ant);
+    if (!std::isnan(dPost) && toCanal > 14.0) dPost = std::min(dPost, toCanal - 6.0);
+    if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
+      std::fprintf(stderr, "front %.1f toCanal %.1f dPost %.1f\n", frontReach, toCanal, dPost);
   }
   if (std::isnan(dPost) || dPost < 6.0) {
     sg.notMeasurable = "no vertebral body of plausible depth";
@@ -356,6 +373,13 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
   if (nBody < 20) {
     sg.notMeasurable = "body outline not found";
     return;
+  }
+  if (std::getenv("SPINESCREEN_SPINE_DEBUG")) {
+    const auto& mid = R[static_cast<size_t>(nPlanes / 2)];
+    std::fprintf(stderr, "mid-plane reach:");
+    for (int a = 0; a < kRays; a += 6)
+      std::fprintf(stderr, " %d:%.1f", a * 5, mid[static_cast<size_t>(a)]);
+    std::fprintf(stderr, " tissue %.0f cortex %.0f\n", tissue, cortex);
   }
   if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
     std::fprintf(stderr,

@@ -132,6 +132,19 @@ int main(int argc, char** argv) {
       ylo = std::min(ylo, p.y);
       yhi = std::max(yhi, p.y);
     }
+    double zoom = 1.0;
+    if (const char* zc = std::getenv("PROBE_CENTER")) {
+      // Zoomed 100 mm panes around a point: x,y,z.
+      double cx = 0, cy = 0, cz = 0;
+      std::sscanf(zc, "%lf,%lf,%lf", &cx, &cy, &cz);
+      zoom = 3.0;
+      mx = cx;
+      my = cy;
+      ylo = cy - 50.0 / 1.0;
+      yhi = ylo + 100.0 * zoom;
+      zhi = cz + 50.0;
+      zlo = zhi - 100.0 * zoom;
+    }
     const int W = static_cast<int>(yhi - ylo) + 1, H = static_cast<int>(zhi - zlo) + 1;
     const int W2 = W * 2 + 10;
     std::vector<uint8_t> rgb(static_cast<size_t>(W2 * H * 3), 0);
@@ -141,10 +154,13 @@ int main(int argc, char** argv) {
       for (int r = 0; r < H; ++r)
         for (int col = 0; col < W; ++col) {
           Vec3 p;
+          const char* axialZ = std::getenv("PROBE_AXIAL_Z");
           if (pane == 0)
-            p = {mx, ylo + col, zhi - r};
+            p = {mx, ylo + col / zoom, zhi - r / zoom};
+          else if (!axialZ)
+            p = {mx - W / 2.0 / zoom + col / zoom, my, zhi - r / zoom};
           else
-            p = {mx - W / 2.0 + col, my, zhi - r};
+            p = {mx - W / 2.0 / zoom + col / zoom, ylo + r / zoom, std::atof(axialZ)};
           const Vec3 idx = g.lpsToIndex(p);
           const double hu = sampleLinear(study.volume, idx, -1024);
           const double gv = std::clamp((hu + 200.0) / 1000.0 * 255.0, 0.0, 255.0);
@@ -163,7 +179,8 @@ int main(int argc, char** argv) {
           for (int q = 0; q < 3; ++q) rgb[o + q] = static_cast<uint8_t>(c3[q]);
         }
     for (const auto& p : m.centrelineLps) {
-      const int col = static_cast<int>(p.y - ylo), r = static_cast<int>(zhi - p.z);
+      const int col = static_cast<int>((p.y - ylo) * zoom),
+                r = static_cast<int>((zhi - p.z) * zoom);
       if (col >= 0 && col < W && r >= 0 && r < H)
         rgb[static_cast<size_t>((r * W2 + col) * 3 + 2)] = 255;
     }
