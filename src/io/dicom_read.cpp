@@ -58,6 +58,22 @@ void convertPixels(const char* raw, size_t n, unsigned bitsStored, unsigned bits
                    double slope, double intercept, int16_t* dst) {
   const T* src = reinterpret_cast<const T*>(raw);
   const bool mask = bitsStored > 0 && bitsStored < bitsAllocated && bitsAllocated <= 32;
+  const bool integral = slope == 1.0 && intercept == std::floor(intercept);
+  if (integral && !mask && sizeof(T) <= 2 && std::abs(intercept) < 65536) {
+    // 8/16-bit pixels with an integer intercept: 32-bit arithmetic (vectorises).
+    const auto offset = static_cast<int32_t>(intercept);
+    for (size_t i = 0; i < n; ++i)
+      dst[i] = static_cast<int16_t>(
+          std::min(32767, std::max(-32768, static_cast<int32_t>(src[i]) + offset)));
+    return;
+  }
+  if (integral && !mask) {
+    const auto offset = static_cast<int64_t>(intercept);
+    for (size_t i = 0; i < n; ++i)
+      dst[i] = static_cast<int16_t>(
+          std::clamp<int64_t>(static_cast<int64_t>(src[i]) + offset, -32768, 32767));
+    return;
+  }
   for (size_t i = 0; i < n; ++i) {
     int64_t v = static_cast<int64_t>(src[i]);
     if (mask) {
@@ -67,10 +83,9 @@ void convertPixels(const char* raw, size_t n, unsigned bitsStored, unsigned bits
       else
         v = static_cast<int64_t>(bits);
     }
-    dst[i] = (slope == 1.0 && intercept == std::floor(intercept))
-                 ? static_cast<int16_t>(
-                       std::clamp<int64_t>(v + static_cast<int64_t>(intercept), -32768, 32767))
-                 : toHu(static_cast<double>(v) * slope + intercept);
+    dst[i] = integral ? static_cast<int16_t>(
+                            std::clamp<int64_t>(v + static_cast<int64_t>(intercept), -32768, 32767))
+                      : toHu(static_cast<double>(v) * slope + intercept);
   }
 }
 
@@ -88,8 +103,17 @@ void readSliceInto(const std::string& path, int64_t cols, int64_t rows, int16_t*
   const gdcm::PixelFormat pf = image.GetPixelFormat();
   if (pf.GetSamplesPerPixel() != 1) throw InputError("colour DICOM image, not a CT slice: " + path);
   const size_t n = static_cast<size_t>(cols * rows);
-  std::vector<char> raw(image.GetBufferLength());
-  if (raw.size() < n * pf.GetPixelSize() || !image.GetBuffer(raw.data()))
+  const size_t length = image.GetBufferLength();
+  if (length < n * pf.GetPixelSize())
+    throw InputError("DICOM pixel data shorter than its image size (truncated): " + path);
+  // 16-bit pixels decode straight into the slice and convert in place.
+  std::vector<char> scratch;
+  char* raw = reinterpret_cast<char*>(dst);
+  if (length != n * sizeof(int16_t)) {
+    scratch.resize(length);
+    raw = scratch.data();
+  }
+  if (!image.GetBuffer(raw))
     throw InputError(
         "cannot decode DICOM pixel data (truncated, corrupt or unsupported "
         "compression): " +
@@ -101,24 +125,24 @@ void readSliceInto(const std::string& path, int64_t cols, int64_t rows, int16_t*
   const unsigned bs = pf.GetBitsStored(), ba = pf.GetBitsAllocated();
   switch (pf.GetScalarType()) {
     case gdcm::PixelFormat::UINT8:
-      convertPixels<uint8_t>(raw.data(), n, bs, ba, slope, intercept, dst);
+      convertPixels<uint8_t>(raw, n, bs, ba, slope, intercept, dst);
       break;
     case gdcm::PixelFormat::INT8:
-      convertPixels<int8_t>(raw.data(), n, bs, ba, slope, intercept, dst);
+      convertPixels<int8_t>(raw, n, bs, ba, slope, intercept, dst);
       break;
     case gdcm::PixelFormat::UINT12:
     case gdcm::PixelFormat::UINT16:
-      convertPixels<uint16_t>(raw.data(), n, bs, ba, slope, intercept, dst);
+      convertPixels<uint16_t>(raw, n, bs, ba, slope, intercept, dst);
       break;
     case gdcm::PixelFormat::INT12:
     case gdcm::PixelFormat::INT16:
-      convertPixels<int16_t>(raw.data(), n, bs, ba, slope, intercept, dst);
+      convertPixels<int16_t>(raw, n, bs, ba, slope, intercept, dst);
       break;
     case gdcm::PixelFormat::UINT32:
-      convertPixels<uint32_t>(raw.data(), n, bs, ba, slope, intercept, dst);
+      convertPixels<uint32_t>(raw, n, bs, ba, slope, intercept, dst);
       break;
     case gdcm::PixelFormat::INT32:
-      convertPixels<int32_t>(raw.data(), n, bs, ba, slope, intercept, dst);
+      convertPixels<int32_t>(raw, n, bs, ba, slope, intercept, dst);
       break;
     default:
       throw InputError("unsupported DICOM pixel type (" + std::string(pf.GetScalarTypeAsString()) +
@@ -359,7 +383,7 @@ LoadedStudy readDicomSeries(const SeriesCandidate& c) {
     for (int a = 0; a < 3; ++a)
       for (int k = 0; k < 3; ++k) g.direction.m[k][a] = axes[a][k];
     checkPlausibleGrid(g, where);
-    study.volume = HuVolume(g);
+    study.volume.grid() = g;  // adopt the slice buffer without a copy
     study.volume.data().swap(stack);
     study.info.notes.insert(study.info.notes.end(), notes.begin(), notes.end());
     return study;

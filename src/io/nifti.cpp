@@ -103,8 +103,32 @@ LoadedStudy readNiftiStudy(const std::string& path) {
 namespace {
 template <class T>
 void writeImpl(const Image<T>& image, const std::string& path) {
-  auto writer = itk::ImageFileWriter<itk::Image<T, 3>>::New();
-  writer->SetInput(toItk(image));
+  // The ITK image borrows our buffer (no copy); the writer only reads it.
+  using ItkImage = itk::Image<T, 3>;
+  auto itkImage = ItkImage::New();
+  {
+    const Grid& g = image.grid();
+    typename ItkImage::RegionType region;
+    typename ItkImage::SizeType size;
+    typename ItkImage::SpacingType spacing;
+    typename ItkImage::PointType origin;
+    typename ItkImage::DirectionType direction;
+    for (unsigned d = 0; d < 3; ++d) {
+      size[d] = static_cast<itk::SizeValueType>(g.size[d]);
+      spacing[d] = g.spacing[static_cast<int>(d)];
+      origin[d] = g.origin[static_cast<int>(d)];
+      for (unsigned c = 0; c < 3; ++c) direction(d, c) = g.direction.m[d][c];
+    }
+    region.SetSize(size);
+    itkImage->SetRegions(region);
+    itkImage->SetSpacing(spacing);
+    itkImage->SetOrigin(origin);
+    itkImage->SetDirection(direction);
+    itkImage->GetPixelContainer()->SetImportPointer(const_cast<T*>(image.data().data()),
+                                                    image.data().size(), false);
+  }
+  auto writer = itk::ImageFileWriter<ItkImage>::New();
+  writer->SetInput(itkImage);
   writer->SetFileName(path);
   writer->SetUseCompression(true);
   try {
