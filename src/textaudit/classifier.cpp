@@ -245,7 +245,8 @@ const CueDef kCueDefs[] = {
     {"possible|possibly|possibility", Cue::kHedge},
     {"?", Cue::kHedge},
     {"query|queried|questionable|equivocal|doubtful|suspected|suspect|suspicion", Cue::kHedge},
-    {"suspicious for", Cue::kHedge},
+    {"suspicious|concerning|worrisome|worrying for", Cue::kHedge},
+    {"raises|raising concern", Cue::kHedge},
     {"may|might|could", Cue::kHedge},
     {"versus|vs", Cue::kHedge},
     {"apparent|apparently", Cue::kHedge},
@@ -275,7 +276,9 @@ const CueDef kCueDefs[] = {
     {"pre - existing", Cue::kHistory},
     {"previously|previous|prior|historic|historical", Cue::kHistory},
     {"again noted|seen|demonstrated|identified|present|evident", Cue::kHistory},
-    {"stable|unchanged", Cue::kHistory},
+    {"stable|unchanged|redemonstrated", Cue::kHistory},
+    {"re - demonstrated", Cue::kHistory},
+    {"was|were present|seen|evident|visible on|in", Cue::kHistory},
     {"as before", Cue::kHistory},
     {"vertebroplast*|kyphoplast*", Cue::kHistory},
     {"status post", Cue::kHistory},
@@ -492,6 +495,13 @@ std::vector<Term> findTerms(const std::vector<Token>& t) {
                              "neural|conus|cauda"});
           }))
         continue;
+      mark(term);
+    } else if (startsWith(w, "biconcavit") ||
+               ((w == "fish" || w == "codfish") && startsWith(next, "verteb"))) {
+      term.inherentlyVertebral = true;
+      if (w == "fish") term.end = i + 2;
+      mark(term);
+    } else if (startsWith(w, "flatten")) {
       mark(term);
     } else if (w == "biconcave") {
       term.inherentlyVertebral = true;
@@ -726,6 +736,10 @@ Modifiers modifiersOf(const Sentence& s, const Term& term) {
   }
   // A current cue anywhere near wins over a history cue ("new since the 2021 study, previously
   // normal"), except when the nearest cue before the term says otherwise.
+  // "Fracture: none." / "Vertebral fractures: nil."
+  if (term.end + 1 < s.toks.size() && s.toks[term.end].text == ":" &&
+      anyOf(s.toks[term.end + 1].text, {"none|nil|no|absent|negative"}))
+    m.negated = true;
   m.history = bestPre >= 0 ? preHist : postHist;
   if (m.history > 0 && bestPre >= 0 && postHist < 0 && bestPost >= 0 && bestPost < bestPre)
     m.history = -1;
@@ -793,7 +807,7 @@ bool isRecommendationTarget(const std::vector<Token>& t, size_t i, bool boneCont
   if (w == "metabolic" && next == "bone") return true;
   if (startsWith(w, "osteop") && !startsWith(w, "osteophyt")) {
     if (anyOf(next, {"assessment|evaluation|work|workup|screening|clinic|review|referral",
-                     "investigation*|management|treatment|service|team"}))
+                     "investigation*|management|treatment|service|team|risk"}))
       return true;
     for (size_t k = (i >= 3 ? i - 3 : 0); k < i; ++k)
       if (anyOf(t[k].text, {"assess*|evaluat*|screen*|investigat*|treat*|work"})) return true;
@@ -809,7 +823,8 @@ bool isRecommendationTarget(const std::vector<Token>& t, size_t i, bool boneCont
 bool isRecommendationCue(const std::string& w) {
   return anyOf(w, {"recommend*|suggest*|consider*|advise*|advice|advised|advisable|please",
                    "should|refer|referral|warrant*|arrange|ensure|benefit|indicated|required",
-                   "needed|request|proposed|recommendation*|suggestion*"});
+                   "needed|request|proposed|recommendation*|suggestion*|value|helpful|useful",
+                   "worthwhile|beneficial"});
 }
 
 bool recommendationNegated(const Sentence& s, size_t i) {
@@ -872,6 +887,7 @@ std::string ReportFindings::evidence() const {
 ReportFindings classifyReport(const std::string& text) {
   ReportFindings f;
   f.sentences = splitSentences(text);
+  std::vector<bool> mentionIsDescription, mentionIsGenericFracture;  // per mention
   for (size_t si = 0; si < f.sentences.size(); ++si) {
     const Sentence s = prepare(f.sentences[si]);
     const int sIndex = static_cast<int>(si);
@@ -888,6 +904,7 @@ ReportFindings classifyReport(const std::string& text) {
     std::vector<Term> terms = findTerms(s.toks);
     const bool vertebralCue = sentenceHasVertebralCue(s);
     bool anyPositive = false;
+    const size_t firstMention = f.mentions.size();
     for (const Term& term : terms) {
       if (isMentionOfOtherSite(s, term)) continue;
       const Modifiers m = modifiersOf(s, term);
@@ -918,6 +935,7 @@ ReportFindings classifyReport(const std::string& text) {
         }
       }
       FractureMention mention;
+      std::vector<std::string> clauseLevels;
       mention.status = st;
       mention.sentence = sIndex;
       mention.term = s.text.substr(s.toks[term.begin].begin,
@@ -929,10 +947,26 @@ ReportFindings classifyReport(const std::string& text) {
         while (cb > 0 && s.clause[cb - 1] == s.clause[term.begin]) --cb;
         while (ce < s.toks.size() && s.clause[ce] == s.clause[term.begin]) ++ce;
         mention.levels = levelsInTokens(s.toks, cb, ce);
+        clauseLevels = mention.levels;
         if (mention.levels.empty()) mention.levels = levelsInTokens(s.toks, 0, s.toks.size());
       }
       f.mentions.push_back(mention);
+      mentionIsDescription.resize(f.mentions.size(), false);
+      mentionIsGenericFracture.resize(f.mentions.size(), false);
+      mentionIsDescription.back() = !term.fractureWord;
+      mentionIsGenericFracture.back() =
+          term.fractureWord && !term.inherentlyVertebral && clauseLevels.empty();
     }
+    // "T5 looks compressed; a fracture is not excluded": a hedged, unlocated "fracture" in one
+    // clause qualifies the description of the vertebra in another.
+    bool hedgedGenericFracture = false;
+    for (size_t k = firstMention; k < f.mentions.size(); ++k)
+      if (f.mentions[k].status == FractureStatus::kUncertain && mentionIsGenericFracture[k])
+        hedgedGenericFracture = true;
+    if (hedgedGenericFracture)
+      for (size_t k = firstMention; k < f.mentions.size(); ++k)
+        if (f.mentions[k].status == FractureStatus::kAffirmed && mentionIsDescription[k])
+          f.mentions[k].status = FractureStatus::kUncertain;
     if (!anyPositive) {
       if (auto normal = normalHeightStatement(s.toks)) {
         FractureMention mention;

@@ -52,8 +52,18 @@ bool isRangeWord(const std::string& t) {
 // Levels of tokens [begin, end) of a tokenised text.
 std::vector<std::string> levelsInTokens(const std::vector<Token>& toks, size_t begin, size_t end) {
   std::vector<std::string> out;
+  // "L4/5", "T12/L1": a disc or a junction, unless vertebrae follow ("L1/L2 vertebral bodies").
+  auto vertebraeFollow = [&](size_t i) {
+    for (size_t k = i + 1; k < toks.size() && k <= i + 4; ++k)
+      if (toks[k].text.compare(0, 6, "verteb") == 0 || toks[k].text == "bodies") return true;
+    return false;
+  };
   auto isDiscSide = [&](size_t i) {
-    return (i + 1 < toks.size() && toks[i + 1].text == "/") || (i > 0 && toks[i - 1].text == "/");
+    const bool slash =
+        (i + 1 < toks.size() && toks[i + 1].text == "/") || (i > 0 && toks[i - 1].text == "/");
+    if (!slash) return false;
+    const size_t last = i + 1 < toks.size() && toks[i + 1].text == "/" ? i + 2 : i;
+    return !(last < toks.size() && parseLevel(toks[last].text) && vertebraeFollow(last));
   };
   for (size_t i = begin; i < end && i < toks.size(); ++i) {
     const auto level = parseLevel(toks[i].text);

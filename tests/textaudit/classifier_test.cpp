@@ -54,6 +54,18 @@ TEST(TextClassifier, HedgesMakeAMentionUncertain) {
             FractureStatus::kUncertain);
 }
 
+TEST(TextClassifier, AHedgedFractureInOneClauseQualifiesTheDescriptionInAnother) {
+  EXPECT_EQ(statusOf("L2 looks mildly compressed; a fracture cannot be excluded."),
+            FractureStatus::kUncertain);
+  EXPECT_EQ(statusOf("L2 compression fracture; a further fracture at T9 cannot be excluded."),
+            FractureStatus::kAffirmed);
+}
+
+TEST(TextClassifier, AHeadingWithNoneNegates) {
+  EXPECT_EQ(statusOf("Vertebral fractures: none."), FractureStatus::kNegated);
+  EXPECT_EQ(statusOf("Fracture: L1, moderate."), FractureStatus::kAffirmed);
+}
+
 TEST(TextClassifier, AgeUncertaintyIsNotFractureUncertainty) {
   EXPECT_EQ(statusOf("Wedge deformity of L1 of uncertain age."), FractureStatus::kAffirmed);
   EXPECT_EQ(statusOf("T12 compression fracture, age indeterminate."), FractureStatus::kAffirmed);
@@ -110,6 +122,9 @@ TEST(TextClassifier, ReadsSynonymsAndAbbreviations) {
   EXPECT_EQ(statusOf("Superior endplate depression of L1."), FractureStatus::kAffirmed);
   EXPECT_EQ(statusOf("Crush fracture of T5."), FractureStatus::kAffirmed);
   EXPECT_EQ(statusOf("L2 vertebral fractrue."), FractureStatus::kAffirmed);
+  EXPECT_EQ(statusOf("Biconcavity of L4."), FractureStatus::kAffirmed);
+  EXPECT_EQ(statusOf("Flattening of the T11 vertebral body."), FractureStatus::kAffirmed);
+  EXPECT_EQ(statusOf("Redemonstrated T11 wedge fracture."), FractureStatus::kHistorical);
 }
 
 TEST(TextClassifier, NonSpinalCollapseAndCompressionDoNotCount) {
@@ -132,6 +147,7 @@ TEST(TextClassifier, LevelsComeFromTheFractureClause) {
   EXPECT_EQ(levelsOf("Compression fractures from T11-L1."), "T11;T12;L1");
   EXPECT_EQ(levelsOf("T12 shows 30% anterior height loss; L2 disc bulge at L4/5."), "T12");
   EXPECT_EQ(levelsOf("No fracture at L1. Wedge fracture of T9."), "T9");
+  EXPECT_EQ(levelsOf("Collapse of the L1/L2 vertebral bodies."), "L1;L2");
 }
 
 TEST(TextClassifier, FindsBoneHealthRecommendations) {
