@@ -41,6 +41,14 @@ int main(int argc, char** argv) {
   analyze->add_flag("--fhir-out", analyzeOpts.fhirOut, "also write fhir.json");
   analyze->add_flag("--save-masks", analyzeOpts.saveMasks,
                     "also write vertebrae.nii.gz (VerSe numbering)");
+  analyze->add_option("--vertebrae-mask", analyzeOpts.vertebraeMask,
+                      "vertebra label map (NIfTI) to use instead of the built-in localiser");
+  analyze
+      ->add_option("--mask-convention", analyzeOpts.maskConvention,
+                   "label numbering of --vertebrae-mask: totalsegmentator, verse or auto")
+      ->check(CLI::IsMember({"totalsegmentator", "verse", "auto"}));
+  analyze->add_option("--body-mask", analyzeOpts.bodyMask,
+                      "vertebral body label map in VerSe numbering (with --vertebrae-mask)");
 
   // batch: a cohort, each study in its own analyze process (contracts/CLI.md "Batch layout").
   std::string batchDir, batchManifest, batchOut, batchConfig;
