@@ -15,6 +15,7 @@
 #include "io/loader.h"
 #include "io/nifti.h"
 #include "pipeline/analyze.h"
+#include "service/serve.h"
 #include "textaudit/audit.h"
 
 using namespace spinescreen;
@@ -125,6 +126,15 @@ int main(int argc, char** argv) {
       ->required();
   convert->add_option("OUTPUT", convertOutput, "output .nii or .nii.gz")->required();
 
+  // serve: the service beside Orthanc (docs/DEPLOYMENT.md); credentials only in the config.
+  service::ServeOptions serveOpts;
+  auto* serveCmd = app.add_subcommand(
+      "serve", "Follow Orthanc's stable CT series, analyse them, store the SR and SC back");
+  serveCmd->add_option("--orthanc", serveOpts.orthancUrl,
+                       "Orthanc REST URL, e.g. http://127.0.0.1:8042 (overrides orthanc_url)");
+  serveCmd->add_option("--config", serveOpts.configPath,
+                       "service config JSON (Orthanc credentials, policy, work folder)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -176,6 +186,7 @@ int main(int argc, char** argv) {
       evaluate::runEvaluate(evalOpts, std::cout);
       return 0;
     }
+    if (serveCmd->parsed()) return service::runServe(serveOpts, std::cerr);
     if (textauditCmd->parsed()) {
       textOpts.reader.explicitDate = dateOpt->count() > 0;
       textOpts.reader.explicitAccession = accOpt->count() > 0;
