@@ -230,6 +230,7 @@ const CueDef kCueDefs[] = {
     {"age indeterminate|undetermined|uncertain|unknown", Cue::kIgnore},
     {"indeterminate age|chronicity", Cue::kIgnore},
     {"? acute|old|new|chronic|recent", Cue::kIgnore},
+    {"? osteoporotic|pathological|pathologic|traumatic|insufficiency|metastatic", Cue::kIgnore},
     {"not only", Cue::kIgnore},
     {"if not|so", Cue::kIgnore},
     {"year|years|yr|yo - old", Cue::kIgnore},
@@ -288,6 +289,7 @@ const CueDef kCueDefs[] = {
     {"acute on a chronic", Cue::kCurrent},
     {"not seen|present|visible|evident|demonstrated on", Cue::kCurrent},
     {"not previously", Cue::kCurrent},
+    {"previously normal|intact|unremarkable|preserved", Cue::kCurrent},
     {"new|newly|acute|subacute|interval|recent|recently|fresh|further", Cue::kCurrent},
     {"progressive|progression|progressed|increased|increasing|worsening|worsened", Cue::kCurrent},
     {"developed|development", Cue::kCurrent},
@@ -306,6 +308,7 @@ const CueDef kCueDefs[] = {
     {"physiological|physiologic|developmental|congenital|degenerative|degeneration", Cue::kMimic},
     {"artefact*|artifact*|schmorl*|scheuermann*|limbus", Cue::kMimic},
     {"normal variant", Cue::kMimic},
+    {"within normal limits", Cue::kMimic},
 };
 
 struct CueHit {
@@ -545,7 +548,7 @@ std::vector<Term> findTerms(const std::vector<Token>& t) {
       term.inherentlyVertebral = true;
       mark(term);
     } else if (startsWith(w, "irregular")) {
-      if (!endplateNear(i, 4, 3)) continue;
+      if (!endplateNear(i, 4, 6)) continue;
       term.inherentlyVertebral = true;
       term.strength = Strength::kWeak;
       mark(term);
@@ -610,7 +613,7 @@ struct Sentence {
 };
 
 bool isClauseBreak(const std::string& w) {
-  return anyOf(w, {";|:|but|however|although|though|whereas|except|otherwise"});
+  return anyOf(w, {";|:|but|however|although|though|whereas|except|otherwise|despite"});
 }
 
 Sentence prepare(const std::string& text) {
@@ -679,11 +682,26 @@ bool sentenceHasVertebralCue(const Sentence& s) {
 
 struct Modifiers {
   bool negated = false;
+  bool notAFracture = false;   // "..., not a fracture", "rather than a fracture"
   bool otherExcluded = false;  // "no other fracture"
   bool hedged = false;
   bool mimic = false;
   int history = 0;  // +1 historical, -1 current, 0 neither
 };
+
+// "no evidence of free fluid, lymphadenopathy or vertebral fracture": the negation runs along a
+// list whose last item the term is.
+bool negatedList(const Sentence& s, size_t from, size_t termBegin) {
+  if (termBegin < from + 2 || termBegin - from > 25) return false;
+  const std::string& before = s.toks[termBegin - 1].text;
+  if (before != "or" && before != "nor" && before != "and") return false;
+  bool comma = false;
+  for (size_t k = from; k < termBegin; ++k) {
+    if (s.toks[k].text == ",") comma = true;
+    if (s.toks[k].text == "." || s.toks[k].text == "(") return false;
+  }
+  return comma;
+}
 
 Modifiers modifiersOf(const Sentence& s, const Term& term) {
   Modifiers m;
@@ -703,10 +721,15 @@ Modifiers modifiersOf(const Sentence& s, const Term& term) {
         m.mimic = true;
         break;
       case Cue::kNegPre:
-        if (before && term.begin - c.end <= 8) {
+        if (before && (term.begin - c.end <= 8 || negatedList(s, c.end, term.begin))) {
           m.negated = true;
           for (size_t k = c.end; k < term.begin; ++k)
             if (s.toks[k].text == "other" || s.toks[k].text == "further") m.otherExcluded = true;
+          const std::string& first = s.toks[c.begin].text;
+          const std::string next = c.end < s.toks.size() ? s.toks[c.end].text : "";
+          if ((first == "not" && (next == "a" || next == "an" || c.end == term.begin)) ||
+              first == "rather")
+            m.notAFracture = true;
         }
         break;
       case Cue::kNegPost:
@@ -888,6 +911,9 @@ ReportFindings classifyReport(const std::string& text) {
   ReportFindings f;
   f.sentences = splitSentences(text);
   std::vector<bool> mentionIsDescription, mentionIsGenericFracture;  // per mention
+  std::vector<bool> mentionNotAFracture, mentionCurrent;
+  std::vector<size_t> mentionBegin;
+  std::vector<int> mentionClause;
   for (size_t si = 0; si < f.sentences.size(); ++si) {
     const Sentence s = prepare(f.sentences[si]);
     const int sIndex = static_cast<int>(si);
@@ -954,6 +980,14 @@ ReportFindings classifyReport(const std::string& text) {
       mentionIsDescription.resize(f.mentions.size(), false);
       mentionIsGenericFracture.resize(f.mentions.size(), false);
       mentionIsDescription.back() = !term.fractureWord;
+      mentionNotAFracture.resize(f.mentions.size(), false);
+      mentionCurrent.resize(f.mentions.size(), false);
+      mentionBegin.resize(f.mentions.size(), 0);
+      mentionClause.resize(f.mentions.size(), 0);
+      mentionNotAFracture.back() = m.notAFracture;
+      mentionCurrent.back() = m.history < 0;
+      mentionBegin.back() = term.begin;
+      mentionClause.back() = s.clause[term.begin];
       mentionIsGenericFracture.back() =
           term.fractureWord && !term.inherentlyVertebral && clauseLevels.empty();
     }
@@ -967,6 +1001,34 @@ ReportFindings classifyReport(const std::string& text) {
       for (size_t k = firstMention; k < f.mentions.size(); ++k)
         if (f.mentions[k].status == FractureStatus::kAffirmed && mentionIsDescription[k])
           f.mentions[k].status = FractureStatus::kUncertain;
+    // "Mild height loss at T12, within normal limits, not a fracture": the description that a
+    // later "not a fracture" explains away is negated with it.
+    for (size_t j = firstMention; j < f.mentions.size(); ++j) {
+      if (!mentionNotAFracture[j]) continue;
+      for (size_t k = firstMention; k < f.mentions.size(); ++k)
+        if (mentionIsDescription[k] && mentionBegin[k] < mentionBegin[j] &&
+            mentionClause[k] == mentionClause[j])
+          f.mentions[k].status = FractureStatus::kNegated;
+    }
+    // "... showed an L3 compression fracture; this appears unchanged": a clause about "this"
+    // that says stable / unchanged dates the mentions of the clause before it.
+    for (size_t i = 0; i + 1 < s.toks.size(); ++i) {
+      if (s.toks[i].text != ";" && s.toks[i].text != ",") continue;
+      if (!anyOf(s.toks[i + 1].text, {"this|these|it|which|they|appearances|appearance"})) continue;
+      bool hist = false, hasMention = false;
+      for (const auto& c : s.cues)
+        if (c.begin > i && c.begin <= i + 6 && c.cue == Cue::kHistory) hist = true;
+      for (size_t k = firstMention; k < f.mentions.size(); ++k)
+        if (mentionBegin[k] > i && mentionBegin[k] <= i + 6) hasMention = true;
+      if (!hist || hasMention) continue;
+      for (size_t k = firstMention; k < f.mentions.size(); ++k)
+        if (mentionBegin[k] < i && f.mentions[k].status == FractureStatus::kAffirmed &&
+            !mentionCurrent[k])
+          f.mentions[k].status = FractureStatus::kHistorical;
+    }
+    anyPositive = false;
+    for (size_t k = firstMention; k < f.mentions.size(); ++k)
+      if (f.mentions[k].status != FractureStatus::kNegated) anyPositive = true;
     if (!anyPositive) {
       if (auto normal = normalHeightStatement(s.toks)) {
         FractureMention mention;

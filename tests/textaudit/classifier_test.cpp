@@ -27,6 +27,24 @@ TEST(TextClassifier, NegatesWithinTheScopeOfNo) {
   EXPECT_EQ(statusOf("Bones: no acute fracture."), FractureStatus::kNegated);
 }
 
+TEST(TextClassifier, NegationRunsAlongAListToItsLastItem) {
+  EXPECT_EQ(statusOf("No evidence of free fluid, collection, lymphadenopathy, bowel obstruction "
+                     "or vertebral fracture."),
+            FractureStatus::kNegated);
+}
+
+TEST(TextClassifier, NotAFractureExplainsAwayTheDescriptionBeforeIt) {
+  EXPECT_EQ(statusOf("Slight height loss at L1, developmental, not a fracture."),
+            FractureStatus::kNegated);
+}
+
+TEST(TextClassifier, ADatingClauseAboutThisMakesAMentionHistorical) {
+  EXPECT_EQ(statusOf("The 2019 CT showed a T9 compression fracture; this is unchanged."),
+            FractureStatus::kHistorical);
+  EXPECT_EQ(statusOf("The previously normal T9 vertebra now shows a compression fracture."),
+            FractureStatus::kAffirmed);
+}
+
 TEST(TextClassifier, NegationScopeEndsAtButAndSemicolon) {
   EXPECT_EQ(statusOf("No rib fracture but there is a wedge fracture of T9."),
             FractureStatus::kAffirmed);
@@ -172,6 +190,7 @@ TEST(TextClassifier, FindsOsteoporosisButNotARequestToLookForIt) {
   EXPECT_TRUE(classifyReport("Osteoporotic L1 fracture.").osteoporosisMentioned);
   EXPECT_FALSE(classifyReport("Recommend osteoporosis assessment.").osteoporosisMentioned);
   EXPECT_FALSE(classifyReport("No osteopenia.").osteoporosisMentioned);
+  EXPECT_TRUE(classifyReport("No fracture despite marked osteopenia.").osteoporosisMentioned);
   EXPECT_FALSE(classifyReport("Multilevel osteophytes.").osteoporosisMentioned);
 }
 

@@ -11,7 +11,7 @@ namespace {
 void expectScores(const std::string& split) {
   const std::string path = spinescreen::testing::sourceDir() + "/tests/textaudit/corpus/" + split;
   const auto corpus = readLabelledCorpus(path);
-  ASSERT_GE(corpus.size(), 50u);
+  ASSERT_GE(corpus.size(), 40u);
   const CorpusScore s = scoreCorpus(corpus);
   EXPECT_GE(s.label("vertebral_fracture=affirmed").f1(), 0.95);
   EXPECT_GE(s.label("recommendation_made").f1(), 0.95);
@@ -21,10 +21,13 @@ void expectScores(const std::string& split) {
 
 TEST(TextCorpus, DevelopmentSplitMeetsTheTargets) { expectScores("dev.jsonl"); }
 TEST(TextCorpus, HeldOutSplitMeetsTheTargets) { expectScores("test.jsonl"); }
-TEST(TextCorpus, ChallengeSplitMeetsTheTargets) { expectScores("challenge.jsonl"); }
+TEST(TextCorpus, ChallengeSplitsMeetTheTargets) {
+  expectScores("challenge.jsonl");
+  expectScores("challenge2.jsonl");
+}
 
 TEST(TextCorpus, EveryLabelIsOneOfTheContractValues) {
-  for (const char* split : {"dev.jsonl", "test.jsonl", "challenge.jsonl"}) {
+  for (const char* split : {"dev.jsonl", "test.jsonl", "challenge.jsonl", "challenge2.jsonl"}) {
     const auto corpus =
         readLabelledCorpus(spinescreen::testing::sourceDir() + "/tests/textaudit/corpus/" + split);
     for (const auto& r : corpus) {
