@@ -2,6 +2,7 @@
 
 #include <vnl/algo/vnl_symmetric_eigensystem.h>
 #include <vnl/vnl_matrix_fixed.h>
+#include <vnl/vnl_vector_fixed.h>
 
 #include <algorithm>
 #include <array>
@@ -146,14 +147,20 @@ Frame bodyFrame(const Vertebra& v, const BodyImage& b, const std::optional<Vec3>
   if (v.axisSuperior && v.axisSuperior->norm() > 0.5) {
     f.sup = v.axisSuperior->normalized();
   } else {
-    const Vec3 ref = neighbourAxis ? *neighbourAxis : Vec3{0, 0, 1};
-    int best = 0;
-    for (int e = 1; e < 3; ++e)
-      if (std::abs(axes[e].second.dot(ref)) > std::abs(axes[best].second.dot(ref))) best = e;
-    Vec3 e = axes[best].second;
-    if (e.dot(ref) < 0) e = -e;
-    // The body's shortest axis is its height; trust it when it agrees with the column.
-    f.sup = e.dot(ref) > std::cos(35.0 * M_PI / 180.0) ? e.normalized() : ref.normalized();
+    // A start for the endplate fit: the column's direction through the neighbours' bodies,
+    // else the body's principal axis closest to the patient's superior direction (a body's
+    // height and depth have similar spread, so this is only a start).
+    if (neighbourAxis) {
+      f.sup = neighbourAxis->normalized();
+    } else {
+      const Vec3 ref{0, 0, 1};
+      int best = 0;
+      for (int e = 1; e < 3; ++e)
+        if (std::abs(axes[e].second.dot(ref)) > std::abs(axes[best].second.dot(ref))) best = e;
+      Vec3 e = axes[best].second;
+      if (e.dot(ref) < 0) e = -e;
+      f.sup = e.dot(ref) > std::cos(35.0 * M_PI / 180.0) ? e.normalized() : ref;
+    }
   }
   if (v.axisAnterior && v.axisAnterior->norm() > 0.5) {
     f.ant = orthogonalised(*v.axisAnterior, f.sup);
@@ -186,8 +193,102 @@ struct Measured {
   std::vector<std::pair<Vec3, Vec3>> segments;
 };
 
+// Least-squares plane u = alpha*x + beta*y + gamma through (x, y, u) points, with one pass
+// dropping points more than 2 mm off (a Schmorl's pit, an osteophyte); returns the plane's
+// unit normal in (x, y, u) coordinates, or nullopt with too few points.
+std::optional<Vec3> fitPlaneNormal(std::vector<Vec3> pts) {
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pts.size() < 6) return std::nullopt;
+    vnl_matrix_fixed<double, 3, 3> m(0.0);
+    vnl_vector_fixed<double, 3> r(0.0);
+    for (const auto& p : pts) {
+      const double row[3] = {p.x, p.y, 1.0};
+      for (int i = 0; i < 3; ++i) {
+        for (int j = 0; j < 3; ++j) m(i, j) += row[i] * row[j];
+        r[i] += row[i] * p.z;
+      }
+    }
+    vnl_symmetric_eigensystem<double> eig(m.as_ref());
+    if (eig.get_eigenvalue(0) < 1e-6 * eig.get_eigenvalue(2)) return std::nullopt;
+    const vnl_vector<double> sol = eig.solve(r.as_ref());
+    const double alpha = sol[0], beta = sol[1], gamma = sol[2];
+    if (pass == 0) {
+      std::vector<Vec3> kept;
+      for (const auto& p : pts)
+        if (std::abs(p.z - (alpha * p.x + beta * p.y + gamma)) <= 2.0) kept.push_back(p);
+      pts.swap(kept);
+      continue;
+    }
+    return Vec3{-alpha, -beta, 1.0}.normalized();
+  }
+  return std::nullopt;
+}
+
+// Refines the spine axis to the bisector of the two endplates' normals, fitted to the body's
+// upper and lower surfaces in its central part (clear of the rim).
+void refineAxisFromEndplates(const BodyImage& b, Frame& f) {
+  const double reach = 80.0;
+  for (int iter = 0; iter < 2; ++iter) {
+    const auto wide = crossings(b.mask, b.centroid, f.lat, reach);
+    const auto deep = crossings(b.mask, b.centroid, f.ant, reach);
+    if (!wide || !deep) return;
+    std::vector<Vec3> top, bottom;
+    const int n = 7;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) {
+        const double x = wide->first + (wide->second - wide->first) * (0.25 + 0.5 * i / (n - 1));
+        const double y = deep->first + (deep->second - deep->first) * (0.2 + 0.6 * j / (n - 1));
+        const auto r = crossings(b.mask, b.centroid + f.lat * x + f.ant * y, f.sup, reach);
+        if (!r) continue;
+        top.push_back({x, y, r->second});
+        bottom.push_back({x, y, r->first});
+      }
+    const auto nTop = fitPlaneNormal(top), nBottom = fitPlaneNormal(bottom);
+    if (!nTop || !nBottom) return;
+    const Vec3 local = (*nTop + *nBottom).normalized();
+    const Vec3 sup = (f.lat * local.x + f.ant * local.y + f.sup * local.z).normalized();
+    if (sup.dot(f.sup) < std::cos(30.0 * M_PI / 180.0)) return;  // implausible: keep
+    f.sup = sup;
+    f.ant = orthogonalised(f.ant, f.sup);
+    f.lat = f.sup.cross(f.ant).normalized();
+  }
+}
+
+// Moves an endplate edge found on the mask to the CT's own edge: the 50% crossing between
+// the bright bony side (endplate cortex) and the darker disc side, searched within a voxel
+// and a half of the mask edge. Keeps the mask edge where the CT shows no clear edge.
+double refineEdgeWithHu(const HuVolume& volume, const Vec3& p0, const Vec3& dir, double tEdge,
+                        double outward, double searchMm) {
+  const double step = 0.1;
+  const int n = static_cast<int>(std::ceil((searchMm + 3.0) / step));
+  // Samples from inside (k = -n) to outside (k = +n) of the edge.
+  std::vector<double> v(2 * n + 1);
+  for (int k = -n; k <= n; ++k) {
+    v[k + n] = sampleLinearLps(volume, p0 + dir * (tEdge + outward * k * step), std::nan(""));
+    if (std::isnan(v[k + n])) return tEdge;
+  }
+  const int w = static_cast<int>(std::ceil(searchMm / step));
+  int iMax = n - w;
+  for (int k = n - w; k <= n + w / 2; ++k)
+    if (v[k] > v[iMax]) iMax = k;
+  int iMin = iMax;
+  for (int k = iMax; k <= std::min(2 * n, iMax + static_cast<int>(6.0 / step)); ++k)
+    if (v[k] < v[iMin]) iMin = k;
+  if (v[iMax] - v[iMin] < 60.0) return tEdge;  // no clear edge in the CT
+  const double half = 0.5 * (v[iMax] + v[iMin]);
+  for (int k = iMax; k < iMin; ++k)
+    if (v[k] >= half && v[k + 1] < half) {
+      const double frac = (v[k] - half) / std::max(1e-9, v[k] - v[k + 1]);
+      const double offset = ((k - n) + frac) * step;
+      if (std::abs(offset) > searchMm) return tEdge;
+      return tEdge + outward * offset;
+    }
+  return tEdge;
+}
+
 std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
-                                    const MorphometryConfig& config, std::string& why) {
+                                    const MorphometryConfig& config, std::string& why,
+                                    const HuVolume* volume = nullptr) {
   const double reach = 80.0;
   const Vec3 c = b.centroid;
   const auto vert = crossings(b.mask, c, f.sup, reach);
@@ -232,8 +333,14 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
     for (double da : {-0.5, 0.0, 0.5})
       for (double dl : {-1.0, -0.5, 0.0, 0.5, 1.0}) {
         const Vec3 p = mid + f.ant * (a + da) + f.lat * (dl * lateralSpread);
-        const auto r = crossings(b.mask, p, f.sup, reach);
+        auto r = crossings(b.mask, p, f.sup, reach);
         if (!r) continue;
+        if (volume && config.refineEdgesWithHu) {
+          const Grid& g = b.mask.grid();
+          const double search = 0.75 * std::max({g.spacing.x, g.spacing.y, g.spacing.z});
+          r->first = refineEdgeWithHu(*volume, p, f.sup, r->first, -1.0, search);
+          r->second = refineEdgeWithHu(*volume, p, f.sup, r->second, +1.0, search);
+        }
         heights.push_back(r->second - r->first);
         lows.push_back(r->first);
         highs.push_back(r->second);
@@ -281,9 +388,10 @@ void measureHeights(const HuVolume& volume, SpineModel& model, const Morphometry
       const auto down = centreOf(std::min(vs.size() - 1, i + 1));
       if (up && down && (*up - *down).norm() > 5.0) neighbourAxis = (*up - *down).normalized();
     }
-    const Frame f = bodyFrame(v, b, neighbourAxis);
+    Frame f = bodyFrame(v, b, neighbourAxis);
+    if (!v.axisSuperior) refineAxisFromEndplates(b, f);
     std::string why;
-    const auto m = measureBody(b, f, config, why);
+    const auto m = measureBody(b, f, config, why, &volume);
     if (!m) {
       v.measurable = false;
       v.notMeasurableReason = "heights could not be measured: " + why;

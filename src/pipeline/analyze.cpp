@@ -9,8 +9,12 @@
 
 #include "core/errors.h"
 #include "io/loader.h"
+#include "io/nifti.h"
 #include "report/dicom_outputs.h"
+#include "report/html.h"
 #include "report/json_report.h"
+#include "report/picture.h"
+#include "spine/from_mask.h"
 
 namespace spinescreen::pipeline {
 namespace fs = std::filesystem;
@@ -114,23 +118,45 @@ void checkApplicable(const LoadedStudy& study) {
 }
 
 Analysis analyzeLoaded(const LoadedStudy& study, const AnalysisConfig& config) {
+  std::map<std::string, double> timing;
+  StageTimer timer(timing);
+  SpineModel model =
+      timer.run("spine", [&] { return spine::locateSpine(study.volume, config.spine); });
+  Analysis a = analyzeWithModel(study, config, std::move(model));
+  a.report.timingMs["spine"] = timing["spine"];
+  return a;
+}
+
+Analysis analyzeWithModel(const LoadedStudy& study, const AnalysisConfig& config,
+                          SpineModel model) {
   Analysis a;
   Report& r = a.report;
   r.input = study.info;
   r.inputGrid = study.volume.grid();
   StageTimer timer(r.timingMs);
-  a.model = timer.run("spine", [&] { return spine::locateSpine(study.volume, config.spine); });
+  a.model = std::move(model);
+  morphometry::GradingConfig grading;
+  grading.sliceThicknessMm = study.info.sliceThicknessMm;
+  if (!grading.sliceThicknessMm) {
+    // NIfTI carries no slice thickness: the spacing along the slice axis stands in for it.
+    const Grid& g = study.volume.grid();
+    int axis = 2;
+    for (int c = 0; c < 3; ++c)
+      if (std::abs(g.direction.column(c).z) > std::abs(g.direction.column(axis).z)) axis = c;
+    grading.sliceThicknessMm = g.spacing[axis];
+  }
   timer.run("morphometry", [&] {
     morphometry::measureHeights(study.volume, a.model, config.morphometry);
-    morphometry::gradeVertebrae(a.model.vertebrae);
+    morphometry::gradeVertebrae(a.model.vertebrae, grading);
     return 0;
   });
   const density::DensitySummary dens = timer.run("density", [&] {
     density::measureTrabecularHu(study.volume, a.model, config.density);
     return density::summariseDensity(a.model.vertebrae, config.density);
   });
-  r.patient = timer.run("decision",
-                        [&] { return decision::decide(a.model.vertebrae, dens, config.referral); });
+  r.patient = timer.run("decision", [&] {
+    return decision::decide(a.model.vertebrae, dens, config.referral, study.info);
+  });
   r.vertebrae = a.model.vertebrae;
   r.vertebraeSource = a.model.source;
   r.warnings.insert(r.warnings.end(), a.model.warnings.begin(), a.model.warnings.end());
@@ -150,6 +176,29 @@ bool writeReport(const Report& r, const fs::path& outDir, std::ostream& log) {
     log << "error: " << e.what() << '\n';
     return false;
   }
+}
+
+}  // namespace
+
+namespace {
+
+spine::MaskImage readMask(const std::string& path, const std::string& what) {
+  if (!fs::exists(path)) throw UsageError(what + " does not exist: " + path);
+  try {
+    return io::readNiftiStudy(path).volume;
+  } catch (const NotApplicableError& e) {
+    throw InputError(what + " is not a 3-D label map: " + e.what());
+  } catch (const Error& e) {
+    throw InputError(what + ": " + e.what());
+  }
+}
+
+SpineModel modelFromMaskFiles(const LoadedStudy& study, const AnalyzeOptions& options) {
+  const spine::MaskConvention convention = spine::parseMaskConvention(options.maskConvention);
+  const spine::MaskImage vertebrae = readMask(options.vertebraeMask, "vertebrae mask");
+  std::optional<spine::MaskImage> bodies;
+  if (!options.bodyMask.empty()) bodies = readMask(options.bodyMask, "body mask");
+  return spine::modelFromMask(study.volume, vertebrae, convention, bodies ? &*bodies : nullptr);
 }
 
 }  // namespace
@@ -199,10 +248,30 @@ int runAnalyze(const AnalyzeOptions& options, const AnalysisConfig& config, std:
     report.input = study.info;
     report.inputGrid = study.volume.grid();
     checkApplicable(study);
-    Analysis a = analyzeLoaded(study, config);
+    Analysis a;
+    if (!options.vertebraeMask.empty()) {
+      a = analyzeWithModel(study, config, modelFromMaskFiles(study, options));
+    } else {
+      a = analyzeLoaded(study, config);
+    }
     const double loadMs = report.timingMs["load"];
     report = std::move(a.report);
     report.timingMs["load"] = loadMs;
+    {
+      // The picture and the page (status ok only).
+      const auto tp = std::chrono::steady_clock::now();
+      const report::RgbImage picture =
+          report::renderSagittal(study.volume, a.model, report.patient);
+      const std::vector<uint8_t> png = report::encodePng(picture);
+      report::writeBytes(png, (outDir / "sagittal.png").string());
+      report.outputs["png"] = "sagittal.png";
+      report.outputs["html"] = "report.html";
+      const std::string html = report::renderHtml(report, png);
+      report::writeBytes(std::vector<uint8_t>(html.begin(), html.end()),
+                         (outDir / "report.html").string());
+      report.timingMs["picture"] =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tp).count();
+    }
     // After the picture: sc.dcm captures sagittal.png.
     report::writeDeliveryOutputs(report, study.identity, outDir,
                                  {options.dicomOut, options.fhirOut}, log);

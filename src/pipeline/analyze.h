@@ -32,6 +32,11 @@ struct AnalyzeOptions {
   bool dicomOut = false;
   bool fhirOut = false;
   bool saveMasks = false;
+  // A user's vertebra label map instead of the built-in localiser (and optionally a body-only
+  // label map in VerSe numbering).
+  std::string vertebraeMask;
+  std::string maskConvention = "auto";  // totalsegmentator | verse | auto
+  std::string bodyMask;
 };
 
 struct Analysis {
@@ -45,6 +50,9 @@ void checkApplicable(const LoadedStudy& study);
 
 // The stages on a study in memory; no file I/O. Throws NotApplicableError (no spine).
 Analysis analyzeLoaded(const LoadedStudy& study, const AnalysisConfig& config);
+
+// The stages after the spine model, on a model from elsewhere (a user's masks).
+Analysis analyzeWithModel(const LoadedStudy& study, const AnalysisConfig& config, SpineModel model);
 
 // The whole `analyze` job: load, analyse, write every output. Never throws; returns the
 // exit code of contracts/CLI.md. Progress and errors go to `log` (never identifying data).
