@@ -307,7 +307,12 @@ ColumnTrack trackColumn(const HuVolume& work) {
       const int kk = t.firstSlice + static_cast<int>(i);
       Vec3 b = t.body[i];
       const Vec3 cn = t.canal[i];
-      for (int it = 0; it < 3; ++it) {
+      // Back limit: the canal's front when the canal is seen, else a body depth behind.
+      const Vec3 ci = g.lpsToIndex(cn);
+      const double canalHu = sampleLinear(work, ci, 1000.0);
+      const bool canalSeen = canalHu < 80.0;
+      for (int it = 0; it < 4; ++it) {
+        const double backLimit = canalSeen ? cn.y - 6.0 : b.y + 16.0;
         const Vec3 bi = g.lpsToIndex(b);
         double sx = 0, sy = 0;
         int64_t cnt = 0;
@@ -316,7 +321,7 @@ ColumnTrack trackColumn(const HuVolume& work) {
           for (int ii = static_cast<int>(bi.x) - rv; ii <= static_cast<int>(bi.x) + rv; ++ii) {
             if (ii < 0 || jj < 0 || ii >= nx || jj >= ny) continue;
             const Vec3 p = g.indexToLps({double(ii), double(jj), double(kk)});
-            if ((p - b).norm() > radius || p.y > cn.y - 6.0) continue;
+            if ((p - b).norm() > radius || p.y > backLimit) continue;
             if (work.at(ii, jj, kk) < thr) continue;
             sx += p.x;
             sy += p.y;
@@ -441,7 +446,7 @@ std::vector<double> ringProfile(const HuVolume& volume, const Centreline& line,
     const Vec3 t = line.tangent[i], a = line.anterior[i];
     const Vec3 l = t.cross(a);
     maxima.clear();
-    for (int deg = -100; deg <= 100; deg += 10) {
+    for (int deg = -60; deg <= 60; deg += 10) {
       const double th = deg * 3.14159265358979 / 180.0;
       const Vec3 dir = a * std::cos(th) + l * std::sin(th);
       double mx = -2000.0;
@@ -572,6 +577,11 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
   double bestAll = kNeg;
   int bestA = -1, bestB = -1;
   std::vector<double> single(static_cast<size_t>(m));
+  // unit[b][a]: disc-to-disc distance per level of the pair (a, b); a pair may span several
+  // levels when discs in between were not seen (contrast vessel, streaks), at a cost.
+  std::vector<std::vector<double>> unit(static_cast<size_t>(m), std::vector<double>(m, 0.0));
+  std::vector<std::vector<int>> levels(static_cast<size_t>(m), std::vector<int>(m, 1));
+  const double missCost = 40.0;
   for (int b = 0; b < m; ++b) {
     single[b] = gain(b);
     if (single[b] > bestAll) {
@@ -583,20 +593,28 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
       const double g = gap(a, b);
       const double minSp =
           std::max(12.0, 0.55 * localWidth[static_cast<size_t>((peaks[a] + peaks[b]) / 2)]);
-      if (g < minSp || g > maxSp) continue;
-      double s = single[a] + gain(b);
-      int arg = -1;
+      if (g < minSp || g > 3.0 * maxSp) continue;
+      double s = g <= maxSp ? single[a] + gain(b) : kNeg;
+      int arg = -1, argK = 1;
       for (int z = 0; z < a; ++z) {
         if (best[a][z] <= kNeg / 2) continue;
-        const double ratio = std::log(g / gap(z, a));
-        const double v = best[a][z] + gain(b) - 150.0 * std::max(0.0, std::abs(ratio) - 0.15);
+        const double prevUnit = unit[a][z];
+        const int k = g <= maxSp ? 1 : std::max(1, static_cast<int>(std::lround(g / prevUnit)));
+        if (k > 3 || g / k > maxSp || g / k < minSp) continue;
+        const double ratio = std::log((g / k) / prevUnit);
+        const double v = best[a][z] + gain(b) - 150.0 * std::max(0.0, std::abs(ratio) - 0.15) -
+                         missCost * (k - 1);
         if (v > s) {
           s = v;
           arg = z;
+          argK = k;
         }
       }
+      if (s <= kNeg / 2) continue;
       best[b][a] = s;
       prev[b][a] = arg;
+      levels[b][a] = argK;
+      unit[b][a] = g / argK;
       if (s > bestAll) {
         bestAll = s;
         bestA = a;
@@ -623,8 +641,22 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
                    std::find(peaks.begin(), peaks.end(), i) != peaks.end() ? " PEAK" : "");
   }
   std::vector<DiscFind> out;
-  for (int ci : chain) {
+  for (size_t q = 0; q < chain.size(); ++q) {
+    const int ci = chain[q];
     const int i = peaks[ci];
+    if (q > 0) {
+      // Levels whose disc was not seen: evenly spaced between their neighbours.
+      const int k = levels[ci][chain[q - 1]];
+      const int i0 = peaks[chain[q - 1]];
+      for (int j = 1; j < k; ++j) {
+        DiscFind v;
+        v.index = i0 + (i - i0) * j / k;
+        v.strength = 0.0;
+        v.cranialEdge = v.index - 2.5 / stepMm;
+        v.caudalEdge = v.index + 2.5 / stepMm;
+        out.push_back(v);
+      }
+    }
     DiscFind d;
     d.index = i;
     d.strength = depth[static_cast<size_t>(i)];

@@ -544,7 +544,9 @@ RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
         medSum[static_cast<size_t>(l)] += p;
         medAbsDx[static_cast<size_t>(l)] += std::abs(p.x - a.x);
         ++medN[static_cast<size_t>(l)];
-        if (isPelvic(cp)) {
+        // Sacro-iliac contact is behind the body's centre (vessels and heart lie in front).
+        if (isPelvic(cp) &&
+            p.y > line.point[static_cast<size_t>(nearest[static_cast<size_t>(k)])].y) {
           const int q = segmentOf(nearest[static_cast<size_t>(k)]);
           if (q >= 0) ++pelvicContact[static_cast<size_t>(q)][p.x > a.x ? 1 : 0];
         }
@@ -561,7 +563,10 @@ RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
       ++stats.pelvic;
       continue;
     }
-    const bool rib = cp.rmin <= r0 + 8.0 && len >= 35.0 && absDx >= 12.0 && vol / len <= 300.0;
+    // Ribs leave the column beside or behind the body (the aorta lies in front of it).
+    const int li0 = lineIndexOf(medial);
+    const bool rib = cp.rmin <= r0 + 8.0 && len >= 35.0 && absDx >= 12.0 && vol / len <= 300.0 &&
+                     medial.y > line.point[static_cast<size_t>(li0)].y - 5.0;
     if (!rib) continue;
     ++stats.ribs;
     const int li = lineIndexOf(medial);
@@ -570,12 +575,42 @@ RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
     const int side = medial.x > line.point[static_cast<size_t>(li)].x ? 1 : 0;
     segs[static_cast<size_t>(q)].ribs |= (1 << side);
   }
+  if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
+    for (size_t q = 0; q < segs.size(); ++q)
+      std::fprintf(stderr, "anchors seg %zu ribs %d pelvic %lld/%lld\n", q, segs[q].ribs,
+                   static_cast<long long>(pelvicContact[q][0]),
+                   static_cast<long long>(pelvicContact[q][1]));
   for (size_t q = 0; q < segs.size(); ++q) {
     int r = segs[q].ribs;
     segs[q].ribs = (r & 1) + ((r >> 1) & 1);
+    // Sacral alae: bone straight beside the body (at its depth) on both sides, over most of
+    // the segment, joined to a large lateral (iliac) mass. Lumbar bodies have psoas there,
+    // transverse processes and ribs leave further back.
+    const Segment& sg = segs[q];
+    int64_t n = 0, left = 0, right = 0;
+    for (double si = sg.bodyTop; si <= sg.bodyBottom; si += 2.0 / line.stepMm) {
+      const Vec3 c = at(line.point, si);
+      const Vec3 t = at(line.tangent, si).normalized();
+      const Vec3 an = at(line.anterior, si).normalized();
+      const Vec3 lx = t.cross(an).normalized();
+      for (double r = 26.0; r <= 44.0; r += 3.0)
+        for (double v = -4.0; v <= 4.0; v += 4.0) {
+          const double hl = sampleLinearLps(work, c + lx * r + an * v, -1024.0);
+          const double hr = sampleLinearLps(work, c - lx * r + an * v, -1024.0);
+          ++n;
+          if (hl >= boneHu) ++left;
+          if (hr >= boneHu) ++right;
+        }
+    }
     const int64_t minContact = static_cast<int64_t>(std::ceil(40.0 / (sp * sp)));
-    segs[q].sacralLeft = pelvicContact[q][1] >= minContact;
-    segs[q].sacralRight = pelvicContact[q][0] >= minContact;
+    const bool pelvis = pelvicContact[q][0] + pelvicContact[q][1] >= minContact;
+    const double fl = n ? static_cast<double>(left) / n : 0.0;
+    const double fr = n ? static_cast<double>(right) / n : 0.0;
+    if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
+      std::fprintf(stderr, "ala seg %zu left %.2f right %.2f pelvis %d\n", q, fl, fr,
+                   pelvis ? 1 : 0);
+    segs[q].sacralLeft = pelvis && fl >= 0.4;
+    segs[q].sacralRight = pelvis && fr >= 0.4;
   }
   return stats;
 }
@@ -608,6 +643,14 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   const std::vector<DiscFind> discs = detail::findDiscs(profile, ring, widthMm, line.stepMm);
   const double last = static_cast<double>(line.point.size() - 1);
 
+  if (std::getenv("SPINESCREEN_SPINE_DEBUG")) {
+    std::fprintf(stderr, "line %zu samples, z %.1f .. %.1f; discs:", line.point.size(),
+                 line.point.front().z, line.point.back().z);
+    for (const DiscFind& d : discs)
+      std::fprintf(stderr, " %d(z %.0f, %.0f)", d.index, line.point[static_cast<size_t>(d.index)].z,
+                   d.strength);
+    std::fprintf(stderr, "\n");
+  }
   SpineModel model;
   model.centrelineLps = line.point;
   if (discs.empty())
