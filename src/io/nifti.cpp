@@ -3,12 +3,15 @@
 #include <itkImageFileReader.h>
 #include <itkImageFileWriter.h>
 #include <itkNiftiImageIO.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <vector>
 
 #include "core/errors.h"
 #include "core/itk_bridge.h"
@@ -17,8 +20,137 @@
 namespace spinescreen::io {
 namespace fs = std::filesystem;
 
+namespace {
+
+// What the header itself says (NIfTI-1 or NIfTI-2, either byte order), read before ITK so that
+// an implausible size is refused before anything is allocated.
+struct NiftiLayout {
+  int version = 1;
+  std::vector<int64_t> dims;  // dims[0..n-1], n = dim[0]
+  int bitpix = 0;
+  int64_t voxOffset = 0;
+};
+
+template <class T>
+T loadValue(const unsigned char* p, bool swap) {
+  unsigned char b[sizeof(T)];
+  std::memcpy(b, p, sizeof(T));
+  if (swap) std::reverse(b, b + sizeof(T));
+  T v;
+  std::memcpy(&v, b, sizeof(T));
+  return v;
+}
+
+std::optional<NiftiLayout> readNiftiLayout(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) return std::nullopt;
+  unsigned char h[540] = {};
+  const int n = gzread(f, h, sizeof h);
+  gzclose(f);
+  if (n < 348) return std::nullopt;
+  NiftiLayout l;
+  const int32_t size = loadValue<int32_t>(h, false);
+  const int32_t swapped = loadValue<int32_t>(h, true);
+  bool swap = false;
+  if (size == 348 || swapped == 348) {
+    swap = size != 348;
+    l.version = 1;
+    const int16_t nd = loadValue<int16_t>(h + 40, swap);
+    if (nd < 1 || nd > 7) return std::nullopt;
+    for (int d = 1; d <= nd; ++d) l.dims.push_back(loadValue<int16_t>(h + 40 + 2 * d, swap));
+    l.bitpix = loadValue<int16_t>(h + 72, swap);
+    const float off = loadValue<float>(h + 108, swap);
+    l.voxOffset = std::isfinite(off) && off > 0 ? static_cast<int64_t>(off) : 0;
+  } else if (size == 540 || swapped == 540) {
+    if (n < 540) return std::nullopt;
+    swap = size != 540;
+    l.version = 2;
+    const int64_t nd = loadValue<int64_t>(h + 16, swap);
+    if (nd < 1 || nd > 7) return std::nullopt;
+    for (int d = 1; d <= nd; ++d) l.dims.push_back(loadValue<int64_t>(h + 16 + 8 * d, swap));
+    l.bitpix = loadValue<int16_t>(h + 14, swap);
+    l.voxOffset = loadValue<int64_t>(h + 168, swap);
+  } else {
+    return std::nullopt;
+  }
+  return l;
+}
+
+bool endsWith(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// Bytes a gzip file decompresses to: its trailer when that matches `expected`, otherwise a full
+// pass (multi-member files; truncated ones stop early).
+uintmax_t gzipDecompressedBytes(const std::string& path, uintmax_t expected) {
+  {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    const auto size = static_cast<std::streamoff>(in.tellg());
+    if (size >= 18) {
+      unsigned char t[4];
+      in.seekg(size - 4);
+      in.read(reinterpret_cast<char*>(t), 4);
+      const uint32_t isize = static_cast<uint32_t>(t[0]) | (static_cast<uint32_t>(t[1]) << 8) |
+                             (static_cast<uint32_t>(t[2]) << 16) |
+                             (static_cast<uint32_t>(t[3]) << 24);
+      // A truncated file ends in compressed data, which matches by chance once in 2^32.
+      if (isize == static_cast<uint32_t>(expected & 0xffffffffu)) return expected;
+    }
+  }
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) return 0;
+  gzbuffer(f, 1 << 17);
+  std::vector<char> buf(1 << 20);
+  uintmax_t total = 0;
+  for (;;) {
+    const int n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
+    if (n <= 0) break;
+    total += static_cast<uintmax_t>(n);
+  }
+  int err = Z_OK;
+  gzerror(f, &err);
+  gzclose(f);
+  return err == Z_OK || err == Z_STREAM_END ? total : std::min(total, expected - 1);
+}
+
+}  // namespace
+
 LoadedStudy readNiftiStudy(const std::string& path) {
   if (!fs::exists(path)) throw InputError("input does not exist: " + path);
+  const auto layout = readNiftiLayout(path);
+  if (!layout) throw InputError("not a readable NIfTI file (bad or corrupt header): " + path);
+  const auto& ld = layout->dims;
+  if (ld.size() > 3) {
+    int64_t extra = 1;
+    for (size_t d = 3; d < ld.size(); ++d) extra *= std::max<int64_t>(1, ld[d]);
+    if (extra > 1)
+      throw UnsafeGeometryError("NIfTI volume has " + std::to_string(ld.size()) +
+                                " dimensions; only 3-D volumes are analysed");
+  }
+  if (ld.size() < 3)
+    throw NotApplicableError("NIfTI image is " + std::to_string(ld.size()) +
+                             "-D; a 3-D CT volume is needed");
+  checkPlausibleSize({ld[0], ld[1], ld[2]}, path);
+  if (layout->version != 1)
+    throw InputError("NIfTI-2 files are not supported; convert to NIfTI-1: " + path);
+  if (layout->bitpix <= 0 || layout->bitpix % 8 != 0 || layout->bitpix > 128)
+    throw InputError("NIfTI header has an invalid bitpix (" + std::to_string(layout->bitpix) +
+                     "): " + path);
+  // The file must hold the voxels its header promises.
+  const auto need =
+      static_cast<uintmax_t>(ld[0] * ld[1] * ld[2]) * static_cast<uintmax_t>(layout->bitpix / 8) +
+      static_cast<uintmax_t>(std::max<int64_t>(0, layout->voxOffset));
+  if (endsWith(path, ".gz")) {
+    const uintmax_t got = gzipDecompressedBytes(path, need);
+    if (got < need)
+      throw InputError("NIfTI file is truncated or corrupt: header promises " +
+                       std::to_string(need) + " bytes, the compressed file holds " +
+                       std::to_string(got));
+  } else if (fs::file_size(path) < need) {
+    throw InputError("NIfTI file is truncated or corrupt: header promises " + std::to_string(need) +
+                     " bytes, file has " + std::to_string(fs::file_size(path)));
+  }
+
   auto imageIo = itk::NiftiImageIO::New();
   if (!imageIo->CanReadFile(path.c_str()))
     throw InputError("not a readable NIfTI file (bad or corrupt header): " + path);
@@ -28,52 +160,13 @@ LoadedStudy readNiftiStudy(const std::string& path) {
   } catch (const itk::ExceptionObject& e) {
     throw InputError("cannot read NIfTI header of " + path + ": " + e.GetDescription());
   }
-  const unsigned dims = imageIo->GetNumberOfDimensions();
-  if (dims > 3) {
-    size_t extra = 1;
-    for (unsigned d = 3; d < dims; ++d) extra *= imageIo->GetDimensions(d);
-    if (extra > 1)
-      throw UnsafeGeometryError("NIfTI volume has " + std::to_string(dims) +
-                                " dimensions; only 3-D volumes are analysed");
-  }
-  if (dims < 3)
-    throw NotApplicableError("NIfTI image is " + std::to_string(dims) +
-                             "-D; a 3-D CT volume is needed");
   if (imageIo->GetNumberOfComponents() != 1)
     throw InputError("NIfTI image has " + std::to_string(imageIo->GetNumberOfComponents()) +
                      " components per voxel; a scalar CT volume is needed");
-  Size3 size{static_cast<int64_t>(imageIo->GetDimensions(0)),
-             static_cast<int64_t>(imageIo->GetDimensions(1)),
-             static_cast<int64_t>(imageIo->GetDimensions(2))};
+  const Size3 size{static_cast<int64_t>(imageIo->GetDimensions(0)),
+                   static_cast<int64_t>(imageIo->GetDimensions(1)),
+                   static_cast<int64_t>(imageIo->GetDimensions(2))};
   checkPlausibleSize(size, path);
-  // The file must hold the voxels its header promises (uncompressed files only; for .gz the
-  // decompressor reports truncation).
-  if (path.size() > 4 && path.substr(path.size() - 4) == ".nii") {
-    // Bytes per voxel and data offset from the header itself (the ImageIO reports the type
-    // after scaling, not the stored one).
-    std::ifstream hdr(path, std::ios::binary);
-    char h[348] = {};
-    hdr.read(h, sizeof h);
-    int32_t sizeofHdr = 0;
-    int16_t bitpix = 0;
-    float voxOffset = 0.0f;
-    std::memcpy(&sizeofHdr, h, 4);
-    std::memcpy(&bitpix, h + 72, 2);
-    std::memcpy(&voxOffset, h + 108, 4);
-    if (sizeofHdr != 348) {  // the other byte order
-      std::reverse(h + 72, h + 74);
-      std::reverse(h + 108, h + 112);
-      std::memcpy(&bitpix, h + 72, 2);
-      std::memcpy(&voxOffset, h + 108, 4);
-    }
-    const auto bytesPerVoxel =
-        static_cast<uintmax_t>(std::max<int16_t>(bitpix, 8) / 8) * imageIo->GetNumberOfComponents();
-    const auto need = static_cast<uintmax_t>(size[0] * size[1] * size[2]) * bytesPerVoxel +
-                      static_cast<uintmax_t>(std::max(0.0f, voxOffset));
-    if (fs::file_size(path) < need)
-      throw InputError("NIfTI file is truncated: header promises " + std::to_string(need) +
-                       " bytes of voxels, file has " + std::to_string(fs::file_size(path)));
-  }
   using FloatItk = itk::Image<float, 3>;
   auto reader = itk::ImageFileReader<FloatItk>::New();
   reader->SetImageIO(imageIo);
