@@ -251,10 +251,10 @@ int drawText(RgbImage& img, int x, int y, const std::string& text, const uint8_t
 RgbImage renderSagittal(const HuVolume& volume, const SpineModel& model,
                         const PatientFindings& patient, const PictureOptions& o) {
   const Reformat rf = buildReformat(columnPath(model, volume), o);
-  // Label column on the left, wide enough for the header and legend text.
-  const int margin = std::max(240, 700 - rf.columns);
+  // Label column on the left; black on the right when the text needs more width.
+  const int margin = 200;
   const int header = 40, legendH = 140;
-  const int w = margin + rf.columns;
+  const int w = std::max(margin + rf.columns, 600);
   const int h = header + static_cast<int>(rf.centre.size()) + legendH;
   RgbImage img(w, h);
   const double lo = o.windowLevelHu - o.windowWidthHu / 2.0;
@@ -340,8 +340,8 @@ RgbImage renderSagittal(const HuVolume& volume, const SpineModel& model,
   // Header and legend.
   fillRect(img, 0, 0, w, header, (const uint8_t[3]){0, 0, 0});
   drawText(img, 8, 6,
-           "SPINESCREEN  CURVED SAGITTAL  W" + fmt0(o.windowWidthHu) + " L" +
-               fmt0(o.windowLevelHu) + "  ANTERIOR LEFT",
+           "CURVED SAGITTAL  W" + fmt0(o.windowWidthHu) + " L" + fmt0(o.windowLevelHu) +
+               "  ANTERIOR LEFT",
            kWhite, 2);
   const int ly = h - legendH + 8;
   fillRect(img, 0, h - legendH, w, h, (const uint8_t[3]){0, 0, 0});

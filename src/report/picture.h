@@ -28,8 +28,8 @@ struct PictureOptions {
   // Bone window as used for the spine: W 1500 / L 400 shows cortex and trabecular bone.
   double windowWidthHu = 1500.0;
   double windowLevelHu = 400.0;
-  double posteriorReachMm = 75.0;  // shown behind the centreline (canal, posterior elements)
-  double anteriorReachMm = 55.0;   // shown in front of it
+  double posteriorReachMm = 80.0;  // shown behind the centreline (canal, posterior elements)
+  double anteriorReachMm = 65.0;   // shown in front of it
   int targetHeightPx = 800;        // display pixels along the column (isotropic pixels)
 };
 
