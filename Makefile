@@ -5,6 +5,8 @@ JOBS ?= $(shell nproc)
 DEMO_OUT ?= out/demo
 SAMPLE := data/sample/example_ct.nii.gz
 STAMP := $(BUILD_DIR)/.deps-installed
+# Lets ccache reuse objects across clones in different folders.
+export CCACHE_BASEDIR := $(CURDIR)
 
 .PHONY: all deps configure build demo test test-sanitize bench tidy clean format
 
