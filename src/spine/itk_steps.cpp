@@ -1,9 +1,10 @@
 #include "spine/itk_steps.h"
 
+#include <itkBinShrinkImageFilter.h>
+#include <itkCastImageFilter.h>
 #include <itkConnectedComponentImageFilter.h>
 #include <itkLinearInterpolateImageFunction.h>
 #include <itkResampleImageFilter.h>
-#include <itkSmoothingRecursiveGaussianImageFilter.h>
 
 #include <algorithm>
 #include <limits>
@@ -30,24 +31,18 @@ HuVolume resampleIsotropicLps(const HuVolume& volume, double spacingMm) {
   using ItkHu = itk::Image<int16_t, 3>;
   using ItkF = itk::Image<float, 3>;
   ItkHu::Pointer in = toItk(volume);
-  // Smooth before sampling down so that thin bright structures are averaged, not aliased.
-  double minSpacing = std::min({g.spacing.x, g.spacing.y, g.spacing.z});
-  itk::ImageSource<ItkF>::Pointer source;
-  auto cast = itk::SmoothingRecursiveGaussianImageFilter<ItkHu, ItkF>::New();
+  // Average bins of voxels first (a box filter, one pass) so that thin bright structures
+  // are averaged rather than aliased, then interpolate onto the working grid.
+  auto cast = itk::CastImageFilter<ItkHu, ItkF>::New();
   cast->SetInput(in);
-  itk::FixedArray<bool, 3> smoothDim;
-  typename itk::SmoothingRecursiveGaussianImageFilter<ItkHu, ItkF>::SigmaArrayType sigma;
-  for (unsigned d = 0; d < 3; ++d) {
-    const double s = g.spacing[static_cast<int>(d)];
-    // Sigma that brings the effective resolution to the working spacing.
-    const double want = 0.5 * std::sqrt(std::max(0.0, spacingMm * spacingMm - s * s));
-    sigma[d] = std::max(want, 0.01);
-    smoothDim[d] = want > 0.3 * s;
-  }
-  (void)minSpacing;
-  (void)smoothDim;
-  cast->SetSigmaArray(sigma);
-  cast->SetNumberOfWorkUnits(2);
+  auto shrink = itk::BinShrinkImageFilter<ItkF, ItkF>::New();
+  shrink->SetInput(cast->GetOutput());
+  itk::BinShrinkImageFilter<ItkF, ItkF>::ShrinkFactorsType factors;
+  for (unsigned d = 0; d < 3; ++d)
+    factors[d] = std::max(
+        1u, static_cast<unsigned>(std::floor(spacingMm / g.spacing[static_cast<int>(d)] + 1e-6)));
+  shrink->SetShrinkFactors(factors);
+  shrink->SetNumberOfWorkUnits(2);
 
   Grid out;
   out.spacing = {spacingMm, spacingMm, spacingMm};
@@ -58,7 +53,7 @@ HuVolume resampleIsotropicLps(const HuVolume& volume, double spacingMm) {
 
   using Resampler = itk::ResampleImageFilter<ItkF, ItkHu>;
   auto res = Resampler::New();
-  res->SetInput(cast->GetOutput());
+  res->SetInput(shrink->GetOutput());
   ItkHu::SizeType size;
   ItkHu::SpacingType spacing;
   ItkHu::PointType origin;

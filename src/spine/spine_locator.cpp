@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -322,9 +323,12 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
   }
   Vec3 sumBody{}, sumWhole{}, sumUp{}, sumLow{};
   int64_t nBody = 0, nWhole = 0, nUp = 0, nLow = 0;
-  for (int64_t k = i0[2]; k <= i1[2]; ++k)
-    for (int64_t j = i0[1]; j <= i1[1]; ++j)
-      for (int64_t i = i0[0]; i <= i1[0]; ++i) {
+  // A dry run only needs centroids: every other voxel on fine grids.
+  int64_t stride[3];
+  for (int d = 0; d < 3; ++d) stride[d] = (dryRun && g.spacing[d] < 1.2) ? 2 : 1;
+  for (int64_t k = i0[2]; k <= i1[2]; k += stride[2])
+    for (int64_t j = i0[1]; j <= i1[1]; j += stride[1])
+      for (int64_t i = i0[0]; i <= i1[0]; i += stride[0]) {
         const Vec3 p =
             g.indexToLps({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
         const Vec3 q = p - c;
@@ -407,7 +411,7 @@ void segmentVertebra(const HuVolume& vol, const Centreline& line, Segment& sg, u
   for (int it = 0; it < 3; ++it) {
     Vec3 halves;
     Segment probe = sg;
-    segmentVertebraOnce(vol, line, probe, label, bodies, whole, have ? &axis : nullptr,
+    segmentVertebraOnce(vol, line, probe, label, bodies, nullptr, have ? &axis : nullptr,
                         have ? &centre : nullptr, true, &halves);
     if (!probe.haveBody || halves.norm() < 3.0) break;
     const Vec3 next = halves.normalized();
@@ -617,17 +621,43 @@ RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
 
 }  // namespace
 
+namespace {
+// Stage timing on stderr when SPINESCREEN_SPINE_DEBUG is set.
+class DebugClock {
+ public:
+  DebugClock() : on_(std::getenv("SPINESCREEN_SPINE_DEBUG") != nullptr), t_(now()) {}
+  void lap(const char* what) {
+    if (!on_) return;
+    const double t = now();
+    std::fprintf(stderr, "time %s %.0f ms\n", what, t - t_);
+    t_ = t;
+  }
+
+ private:
+  static double now() {
+    return std::chrono::duration<double, std::milli>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  bool on_;
+  double t_;
+};
+}  // namespace
+
 SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
+  DebugClock clock;
   if (volume.empty()) throw InputError("empty volume");
   const Grid& g = volume.grid();
   for (int d = 0; d < 3; ++d)
     if (!(g.spacing[d] > 0.0)) throw InputError("voxel spacing must be positive");
   const double workSp = config.workingSpacingMm > 0.0 ? config.workingSpacingMm : 2.0;
   const HuVolume work = detail::resampleIsotropicLps(volume, workSp);
+  clock.lap("resample");
   if (work.size()[2] * workSp < 20.0)
     throw NotApplicableError("no spine in view: the volume covers under 20 mm head to foot");
 
   const detail::ColumnTrack track = detail::trackColumn(work);
+  clock.lap("track");
   const double runMm = (track.lastSlice - track.firstSlice + 1) * workSp;
   if (track.lastSlice < track.firstSlice || runMm < 30.0) {
     std::ostringstream m;
@@ -642,6 +672,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   const std::vector<double> ring = detail::ringProfile(volume, line, &widthMm);
   const std::vector<DiscFind> discs = detail::findDiscs(profile, ring, widthMm, line.stepMm);
   const double last = static_cast<double>(line.point.size() - 1);
+  clock.lap("profiles and discs");
 
   if (std::getenv("SPINESCREEN_SPINE_DEBUG")) {
     std::fprintf(stderr, "line %zu samples, z %.1f .. %.1f; discs:", line.point.size(),
@@ -701,6 +732,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     segmentVertebra(volume, line, segs[i], static_cast<uint8_t>(i + 1), model.bodies,
                     config.wholeVertebraMask ? &model.vertebraeMask : nullptr);
 
+  clock.lap("bodies");
   int plausible = 0;
   for (const Segment& s : segs)
     if (s.haveBody && s.widthMm >= 18.0 && s.widthMm <= 90.0) ++plausible;
@@ -713,6 +745,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     if (!std::isnan(s.thresholdHu)) tcs.push_back(s.thresholdHu);
   const double boneHu = std::max(120.0, 0.8 * (tcs.empty() ? 200.0 : median(tcs)));
   const RibComponentStats anchors = scoreAnchors(work, line, segs, boneHu);
+  clock.lap("anchors");
   (void)anchors;
 
   // Labelling: score every placement of the sequence on the standard column.

@@ -52,7 +52,28 @@ int main(int argc, char** argv) {
     if (a == "--map") mapSpec = argv[i + 1];
     if (a == "--png") pngPath = argv[i + 1];
   }
-  const LoadedStudy study = io::readNiftiStudy(argv[1]);
+  LoadedStudy study = io::readNiftiStudy(argv[1]);
+  if (const char* up = std::getenv("PROBE_UPSAMPLE")) {
+    // Timing: the same anatomy on a finer grid (e.g. 0.8 mm, 512 x 512 x 400).
+    const double sp = std::atof(up);
+    const Grid& g0 = study.volume.grid();
+    Grid g;
+    g.spacing = {sp, sp, sp};
+    g.direction = g0.direction;
+    g.origin = g0.origin;
+    const Vec3 ext = g0.extentMm();
+    g.size = {std::min<int64_t>(512, static_cast<int64_t>(ext.x / sp)),
+              std::min<int64_t>(512, static_cast<int64_t>(ext.y / sp)),
+              std::min<int64_t>(400, static_cast<int64_t>(ext.z / sp))};
+    HuVolume fine(g, -1024);
+    for (int64_t k = 0; k < g.size[2]; ++k)
+      for (int64_t j = 0; j < g.size[1]; ++j)
+        for (int64_t i = 0; i < g.size[0]; ++i)
+          fine.at(i, j, k) = static_cast<int16_t>(sampleLinearLps(
+              study.volume, g.indexToLps({double(i), double(j), double(k)}), -1024));
+    study.volume = std::move(fine);
+    std::cout << "upsampled to " << g.size[0] << "x" << g.size[1] << "x" << g.size[2] << "\n";
+  }
   const auto t0 = std::chrono::steady_clock::now();
   SpineModel m;
   try {
