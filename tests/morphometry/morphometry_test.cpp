@@ -1,0 +1,228 @@
+#include "morphometry/morphometry.h"
+
+#include <gtest/gtest.h>
+
+#include "morphometry/synthetic_body.h"
+
+using namespace spinescreen;
+using spinescreen::testing::BodySpec;
+
+namespace {
+
+Heights measure(const BodySpec& b) {
+  SpineModel m = spinescreen::testing::singleBodyModel(b);
+  HuVolume ct(m.bodies.grid(), 0);
+  morphometry::measureHeights(ct, m, {});
+  const Vertebra& v = m.vertebrae[0];
+  EXPECT_TRUE(v.measurable) << v.notMeasurableReason;
+  EXPECT_TRUE(v.heights.has_value());
+  EXPECT_EQ(v.heightSegmentsLps.size(), 3u);
+  return v.heights.value_or(Heights{});
+}
+
+void expectHeights(const Heights& h, double ha, double hm, double hp) {
+  EXPECT_NEAR(h.anteriorMm, ha, 0.5);
+  EXPECT_NEAR(h.middleMm, hm, 0.5);
+  EXPECT_NEAR(h.posteriorMm, hp, 0.5);
+}
+
+Vertebra withHeights(const std::string& label, double ha, double hm, double hp) {
+  Vertebra v;
+  v.label = label;
+  v.heights = Heights{ha, hm, hp};
+  return v;
+}
+
+}  // namespace
+
+TEST(Morphometry, MeasuresAnUprightNormalBody) {
+  BodySpec b;
+  b.ha = b.hm = b.hp = 26.0;
+  expectHeights(measure(b), 26.0, 26.0, 26.0);
+}
+
+TEST(Morphometry, MeasuresAWedgeBody) {
+  BodySpec b;
+  b.ha = 17.0;
+  b.hm = 21.5;
+  b.hp = 26.0;
+  expectHeights(measure(b), 17.0, 21.5, 26.0);
+}
+
+TEST(Morphometry, MeasuresABiconcaveBody) {
+  BodySpec b;
+  b.ha = 26.0;
+  b.hm = 18.0;
+  b.hp = 26.0;
+  expectHeights(measure(b), 26.0, 18.0, 26.0);
+}
+
+TEST(Morphometry, MeasuresACrushedBody) {
+  BodySpec b;
+  b.ha = b.hm = b.hp = 14.0;
+  expectHeights(measure(b), 14.0, 14.0, 14.0);
+}
+
+TEST(Morphometry, MeasuresAWedgeTiltedTwentyDegreesAlongItsOwnAxis) {
+  BodySpec b;
+  b.ha = 18.0;
+  b.hm = 22.0;
+  b.hp = 26.0;
+  const Vec3 lat = b.sup.cross(b.ant);
+  b.sup = spinescreen::testing::rotateAbout(b.sup, lat, 20.0);
+  b.ant = spinescreen::testing::rotateAbout(b.ant, lat, 20.0);
+  expectHeights(measure(b), 18.0, 22.0, 26.0);
+}
+
+TEST(Morphometry, MeasuresABodyRotatedAboutTheSpineAxis) {
+  BodySpec b;
+  b.ha = 20.0;
+  b.hm = 23.0;
+  b.hp = 26.0;
+  b.ant = spinescreen::testing::rotateAbout(b.ant, b.sup, 25.0);
+  expectHeights(measure(b), 20.0, 23.0, 26.0);
+}
+
+TEST(Morphometry, IgnoresAnAnteriorOsteophyteLip) {
+  BodySpec b;
+  b.ha = b.hm = b.hp = 25.0;
+  b.osteophyte = true;
+  expectHeights(measure(b), 25.0, 25.0, 25.0);
+}
+
+TEST(Morphometry, IgnoresASchmorlPitInTheEndplate) {
+  BodySpec b;
+  b.ha = b.hm = b.hp = 25.0;
+  b.pitRadiusMm = 3.5;
+  expectHeights(measure(b), 25.0, 25.0, 25.0);
+}
+
+TEST(Morphometry, FillsTheBodyFrameWhenAxesAreMissing) {
+  BodySpec b;
+  SpineModel m = spinescreen::testing::singleBodyModel(b);
+  morphometry::measureHeights(HuVolume(m.bodies.grid(), 0), m, {});
+  ASSERT_TRUE(m.vertebrae[0].axisSuperior && m.vertebrae[0].axisAnterior);
+  EXPECT_GT(m.vertebrae[0].axisSuperior->z, 0.99);
+  EXPECT_GT(-m.vertebrae[0].axisAnterior->y, 0.99);
+}
+
+TEST(Morphometry, MeasuresOnBodiesGivenOnACoarserGridThanTheVolume) {
+  BodySpec b;
+  b.ha = 18.0;
+  b.hm = 22.0;
+  b.hp = 26.0;
+  SpineModel m = spinescreen::testing::singleBodyModel(b, 0.5);
+  HuVolume ct(spinescreen::testing::gridAround(b.centre, 80.0, 0.8), 0);
+  morphometry::measureHeights(ct, m, {});
+  ASSERT_TRUE(m.vertebrae[0].heights);
+  expectHeights(*m.vertebrae[0].heights, 18.0, 22.0, 26.0);
+}
+
+TEST(Morphometry, BodyMissingFromTheLabelMapIsNotMeasurable) {
+  BodySpec b;
+  SpineModel m = spinescreen::testing::singleBodyModel(b);
+  m.vertebrae[0].bodyLabel = 21;
+  morphometry::measureHeights(HuVolume(m.bodies.grid(), 0), m, {});
+  EXPECT_FALSE(m.vertebrae[0].measurable);
+  EXPECT_FALSE(m.vertebrae[0].heights);
+}
+
+TEST(Grading, BandEdgesFollowTheRule) {
+  EXPECT_EQ(morphometry::genantGradeForLoss(0.1999), 0);
+  EXPECT_EQ(morphometry::genantGradeForLoss(0.20), 1);
+  EXPECT_EQ(morphometry::genantGradeForLoss(0.2499), 1);
+  EXPECT_EQ(morphometry::genantGradeForLoss(0.25), 2);
+  EXPECT_EQ(morphometry::genantGradeForLoss(0.40), 2);
+  EXPECT_EQ(morphometry::genantGradeForLoss(0.4001), 3);
+}
+
+TEST(Grading, BandEdgesHoldForHeightsThatGiveThemExactly) {
+  // 1 - 80/100 is 0.19999999999999996 in floating point; the rule says grade 1.
+  const double losses[] = {0.1999, 0.20, 0.25, 0.40, 0.4001};
+  const int grades[] = {0, 1, 2, 2, 3};
+  for (int i = 0; i < 5; ++i) {
+    std::vector<Vertebra> vs{withHeights("L1", 100.0 * (1 - losses[i]), 100.0, 100.0)};
+    morphometry::gradeVertebrae(vs);
+    EXPECT_EQ(vs[0].genantGrade, grades[i]) << "loss " << losses[i];
+    EXPECT_NEAR(*vs[0].heightLoss, losses[i], 1e-9);
+  }
+}
+
+TEST(Grading, UsesTheUnfracturedNeighboursPosteriorHeight) {
+  // L1 is uniformly flattened: by its own Hp it looks normal, against its neighbours it has
+  // lost 1 - 22/30 = 26.7%: a grade 2 crush.
+  std::vector<Vertebra> vs{withHeights("T12", 30, 30, 30), withHeights("L1", 22, 22, 22),
+                           withHeights("L2", 30, 30, 30)};
+  morphometry::gradeVertebrae(vs);
+  EXPECT_NEAR(*vs[1].heightLoss, 1 - 22.0 / 30.0, 1e-9);
+  EXPECT_EQ(vs[1].genantGrade, 2);
+  EXPECT_EQ(vs[1].morphology, Morphology::kCrush);
+  EXPECT_EQ(vs[0].genantGrade, 0);
+  EXPECT_EQ(vs[2].genantGrade, 0);
+}
+
+TEST(Grading, LeavesFracturedNeighboursOutOfTheReference) {
+  // T12 is a severe wedge (its Hp is normal but large): L1's reference is L2 alone.
+  std::vector<Vertebra> vs{withHeights("T12", 15, 25, 40), withHeights("L1", 24, 25, 27),
+                           withHeights("L2", 28, 28, 28)};
+  morphometry::gradeVertebrae(vs);
+  EXPECT_EQ(vs[0].genantGrade, 3);
+  EXPECT_NEAR(*vs[1].heightLoss, 1 - 24.0 / 28.0, 1e-9);
+  EXPECT_EQ(vs[1].genantGrade, 0);
+}
+
+TEST(Grading, NeighboursAcrossAGapAreNotAdjacent) {
+  std::vector<Vertebra> vs{withHeights("T10", 30, 30, 30), withHeights("L1", 22, 22, 22)};
+  morphometry::gradeVertebrae(vs);
+  EXPECT_EQ(vs[1].genantGrade, 0);
+}
+
+TEST(Grading, NamesTheShape) {
+  std::vector<Vertebra> vs{withHeights("L1", 18, 24, 28), withHeights("L3", 27, 18, 28)};
+  morphometry::gradeVertebrae(vs);
+  EXPECT_EQ(vs[0].morphology, Morphology::kWedge);
+  EXPECT_EQ(vs[1].morphology, Morphology::kBiconcave);
+}
+
+TEST(Grading, PhysiologicalThoracolumbarWedgingStaysGradeZero) {
+  std::vector<Vertebra> vs{withHeights("T11", 25.5, 27, 29), withHeights("T12", 25, 27, 29),
+                           withHeights("L1", 25.5, 27.5, 29.5)};
+  morphometry::gradeVertebrae(vs);
+  for (const auto& v : vs) {
+    EXPECT_EQ(v.genantGrade, 0) << v.label;
+    EXPECT_EQ(v.morphology, Morphology::kNormal) << v.label;
+    EXPECT_LT(*v.fractureProbability, 0.1) << v.label;
+  }
+}
+
+TEST(Grading, FractureProbabilityRisesWithLossAndIsLessSureOnThickSlices) {
+  double last = 0.0;
+  for (double loss = 0.0; loss <= 0.6; loss += 0.05) {
+    const double p = morphometry::fractureProbability(loss, "L2", 1.0);
+    EXPECT_GE(p, last);
+    last = p;
+  }
+  EXPECT_LT(morphometry::fractureProbability(0.15, "L2", 1.0), 0.05);
+  EXPECT_GT(morphometry::fractureProbability(0.35, "L2", 1.0), 0.95);
+  EXPECT_GT(morphometry::fractureProbability(0.15, "L2", 5.0),
+            morphometry::fractureProbability(0.15, "L2", 1.0));
+  EXPECT_LT(morphometry::fractureProbability(0.35, "L2", 5.0),
+            morphometry::fractureProbability(0.35, "L2", 1.0));
+}
+
+TEST(Grading, MarksGradeOneUncertainOnThickSlices) {
+  std::vector<Vertebra> vs{withHeights("L2", 22, 25, 28)};
+  morphometry::GradingConfig c;
+  c.sliceThicknessMm = 5.0;
+  morphometry::gradeVertebrae(vs, c);
+  ASSERT_EQ(vs[0].genantGrade, 1);
+  ASSERT_FALSE(vs[0].notes.empty());
+  EXPECT_NE(vs[0].notes[0].find("uncertain"), std::string::npos);
+}
+
+TEST(Grading, SkipsUnmeasurableVertebrae) {
+  std::vector<Vertebra> vs{withHeights("L1", 10, 10, 30)};
+  vs[0].measurable = false;
+  morphometry::gradeVertebrae(vs);
+  EXPECT_FALSE(vs[0].genantGrade);
+}
