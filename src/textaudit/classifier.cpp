@@ -92,6 +92,8 @@ std::string collapseSpaces(const std::string& s) {
 
 }  // namespace
 
+constexpr size_t kMaxSentenceBytes = 1000;
+
 std::vector<std::string> splitSentences(const std::string& textIn) {
   std::string text;
   text.reserve(textIn.size());
@@ -108,7 +110,6 @@ std::vector<std::string> splitSentences(const std::string& textIn) {
   auto flush = [&] {
     std::string s = collapseSpaces(cur);
     cur.clear();
-    // A bare list number ("1.", "2)") is not a sentence of its own.
     if (!s.empty()) out.push_back(s);
   };
   auto nextNonSpace = [&](size_t i) -> char {
@@ -135,6 +136,12 @@ std::vector<std::string> splitSentences(const std::string& textIn) {
       continue;
     }
     cur += c;
+    // Text with no sentence ends (a run-on export) is cut into pieces of bounded length, at a
+    // space, so that scoping stays local and time stays linear.
+    if (cur.size() >= kMaxSentenceBytes && (c == ' ' || c == '\t')) {
+      flush();
+      continue;
+    }
     if (c == '.' || c == '!' || c == '?') {
       const bool atEnd = i + 1 >= text.size();
       const bool spaceAfter =

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "textaudit/levels.h"
 
 using namespace spinescreen::textaudit;
@@ -211,4 +213,23 @@ TEST(SentenceSplitter, KeepsAbbreviationsAndDecimalsInsideASentence) {
 TEST(SentenceSplitter, JoinsAWrappedLine) {
   const auto s = splitSentences("There is a compression fracture of\nthe L1 vertebral body.");
   ASSERT_EQ(s.size(), 1u);
+}
+
+TEST(TextClassifier, SurvivesArbitraryBytes) {
+  // Any text gives an answer: random bytes, punctuation runs and very long sentences.
+  std::mt19937 rng(12345);
+  const std::string alphabet =
+      "abcdefghijklmnopqrstuvwxyzTL0123456789 .,;:?#-/()\n\r\t'\"\xE2\x80\x93\xC2\xA0\xFF";
+  for (int n = 0; n < 300; ++n) {
+    std::string text;
+    const int len = static_cast<int>(rng() % 400);
+    for (int i = 0; i < len; ++i) text += alphabet[rng() % alphabet.size()];
+    const auto f = classifyReport(text);
+    for (int i : f.fractureEvidence) ASSERT_LT(static_cast<size_t>(i), f.sentences.size());
+  }
+  std::string longSentence;
+  for (int i = 0; i < 20000; ++i) longSentence += "no fracture or T12 wedge ? ";
+  const auto f = classifyReport(longSentence);  // bounded pieces, so this stays quick
+  EXPECT_GT(f.sentences.size(), 100u);
+  EXPECT_EQ(f.vertebralFracture, FractureStatus::kUncertain);
 }
