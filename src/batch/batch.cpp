@@ -478,6 +478,8 @@ BatchResult runBatch(const Cohort& cohort, const BatchOptions& o, std::ostream& 
   if (o.jobs < 1) throw UsageError("--jobs must be at least 1");
   if (!(o.timeoutS > 0)) throw UsageError("--timeout-s must be positive");
   if (o.maxMemoryMb < 0) throw UsageError("--max-memory-mb must not be negative");
+  if (::access(o.executable.c_str(), X_OK) != 0)
+    throw UsageError("cannot run the analyze program " + o.executable);
   const fs::path out(o.outDir);
   std::error_code ec;
   fs::create_directories(out, ec);

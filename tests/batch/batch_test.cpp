@@ -452,3 +452,29 @@ TEST(BatchCli, DuplicateCaseIdsAndMissingInputsExitWithTwo) {
                 .exitCode,
             2);
 }
+
+TEST(Batch, RefusesToStartWithoutARunnableAnalyzeProgram) {
+  const auto d = freshDir("noprogram");
+  const auto c = cohortOf(d, {"a"});
+  batch::BatchOptions o;
+  o.executable = (d / "absent").string();
+  o.outDir = (d / "out").string();
+  std::ostringstream log;
+  EXPECT_THROW(batch::runBatch(c, o, log), UsageError);
+  EXPECT_FALSE(fs::exists(d / "out" / "a" / "report.json"));
+}
+
+TEST(Batch, SecondBatchOnTheSameOutputFolderIsRefused) {
+  const auto d = freshDir("lock");
+  FakeAnalyzer fake(d);
+  const auto c = cohortOf(d, {"hang_a"});
+  auto o = fakeOptions(fake, d / "out");
+  o.timeoutS = 3;
+  std::ostringstream log1;
+  std::thread first([&] { batch::runBatch(c, o, log1); });
+  for (int i = 0; i < 100 && !fs::exists(d / "out" / "hang_a" / "pid"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::ostringstream log2;
+  EXPECT_THROW(batch::runBatch(c, o, log2), UsageError);
+  first.join();
+}
