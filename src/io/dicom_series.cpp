@@ -26,10 +26,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// DCMTK logs warnings about unusual files to stderr; our own errors say what matters.
+// DCMTK logs about unusual or non-DICOM files to stderr; our own errors say what matters.
 void quietDcmtk() {
   static std::once_flag once;
-  std::call_once(once, [] { OFLog::configure(OFLogger::ERROR_LOG_LEVEL); });
+  std::call_once(once, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
 }
 
 constexpr double kPi = 3.14159265358979323846;
@@ -586,9 +586,13 @@ size_t chooseSeries(Discovery& d) {
                                                    : "the only eligible axial CT") +
                    (d.series.size() > 1 ? " (widest coverage breaks ties)" : "");
       } else if (c.eligible) {
-        c.reason = "eligible, but " + (thickness(c) > thickness(d.series[*best]) + 0.05
-                                           ? std::string("thicker slices than the chosen series")
-                                           : std::string("less coverage than the chosen series"));
+        const auto& b = d.series[*best];
+        if (thickness(c) > thickness(b) + 0.05)
+          c.reason = "eligible, but thicker slices than the chosen series";
+        else if (c.coverageMm.value_or(0) + 1e-6 < b.coverageMm.value_or(0))
+          c.reason = "eligible, but less coverage than the chosen series";
+        else
+          c.reason = "eligible, but no better than the chosen series (same thickness and coverage)";
       }
     }
     return *best;

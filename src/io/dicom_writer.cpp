@@ -20,10 +20,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// DCMTK logs warnings about unusual files to stderr; our own errors say what matters.
+// DCMTK logs about unusual or non-DICOM files to stderr; our own errors say what matters.
 void quietDcmtk() {
   static std::once_flag once;
-  std::call_once(once, [] { OFLog::configure(OFLogger::ERROR_LOG_LEVEL); });
+  std::call_once(once, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
 }
 
 constexpr double kPi = 3.14159265358979323846;
