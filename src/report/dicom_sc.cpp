@@ -92,7 +92,7 @@ DicomWriteResult writeDicomSc(const RgbPicture& picture, const Report& report,
   put(ds, DCM_Modality, "OT");
   put(ds, DCM_SeriesInstanceUID, result.seriesInstanceUid);
   put(ds, DCM_SeriesNumber, "9902");
-  put(ds, DCM_Laterality, "");
+  put(ds, DCM_BodyPartExamined, "SPINE");  // unpaired: no Laterality
   put(ds, DCM_SeriesDate, date.c_str());
   put(ds, DCM_SeriesTime, time.c_str());
   put(ds, DCM_SeriesDescription, "spinescreen annotated sagittal view (not for diagnosis alone)");

@@ -70,6 +70,8 @@ void validate(const ServiceConfig& c) {
   if (c.statusPort < 0 || c.statusPort > 65535) throw UsageError("status_port must be 0..65535");
   if (c.httpTimeoutSeconds < 1) throw UsageError("http_timeout_s must be at least 1");
   if (c.workDir.empty()) throw UsageError("work_dir must not be empty");
+  if (c.statusHost != "127.0.0.1" && c.statusHost != "localhost" && c.statusHost != "::1")
+    throw UsageError("status_host must be a loopback address (127.0.0.1, localhost or ::1)");
   if (c.policy.minSlices < 1) throw UsageError("policy.min_slices must be at least 1");
   if (c.policy.minAgeYears < 0 || c.policy.minAgeYears > 150)
     throw UsageError("policy.min_age_years must be 0..150");
