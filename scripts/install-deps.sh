@@ -11,7 +11,8 @@ PACKAGES=(
   libgtest-dev googletest libbenchmark-dev
   libpng-dev zlib1g-dev libsqlite3-dev
   dcm2niix python3 time
-  orthanc dicom3tools
+  orthanc dicom3tools libgdcm-tools
+  clang clang-format clang-tidy libclang-rt-14-dev
 )
 
 missing=()
