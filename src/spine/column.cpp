@@ -439,10 +439,46 @@ std::vector<double> bodyProfile(const HuVolume& volume, const Centreline& line) 
 
 std::vector<double> ringProfile(const HuVolume& volume, const Centreline& line,
                                 std::vector<double>* widthMm) {
-  std::vector<double> prof(line.point.size(), 0.0);
-  if (widthMm) widthMm->assign(line.point.size(), std::numeric_limits<double>::quiet_NaN());
-  std::vector<double> maxima;
-  for (size_t i = 0; i < line.point.size(); ++i) {
+  const size_t n = line.point.size();
+  std::vector<double> prof(n, std::numeric_limits<double>::quiet_NaN());
+  std::vector<double> width(n, std::numeric_limits<double>::quiet_NaN());
+  // Lateral reach on both sides: where the value falls to half-way between the rim and soft
+  // tissue after the rim.
+  for (size_t i = 0; i < n; ++i) {
+    const Vec3 l = line.tangent[i].cross(line.anterior[i]);
+    double w = 0.0;
+    bool ok = true;
+    for (int side = -1; side <= 1; side += 2) {
+      double mx = -2000.0, edge = -1.0;
+      for (double r = 4.0; r <= 40.0; r += 1.0) {
+        const double v = sampleLinearLps(volume, line.point[i] + l * (side * r), -2000.0);
+        mx = std::max(mx, v);
+        if (mx > 100.0 && v < 0.5 * (mx + 40.0)) {
+          edge = r;
+          break;
+        }
+      }
+      if (edge < 0) ok = false;
+      w += edge;
+    }
+    if (ok) width[i] = w;
+  }
+  // Rim: for each anterior and anterolateral ray, the brightest value out to just past the
+  // body's own radius (a contrast-filled aorta lies beyond it); a low quantile over rays keeps
+  // one-sided bright neighbours out.
+  std::vector<double> maxima, local;
+  const int half = static_cast<int>(std::lround(20.0 / line.stepMm));
+  for (size_t i = 0; i < n; ++i) {
+    local.clear();
+    for (size_t j = i >= static_cast<size_t>(half) ? i - half : 0; j <= std::min(n - 1, i + half);
+         ++j)
+      if (!std::isnan(width[j])) local.push_back(width[j]);
+    double w = 36.0;
+    if (local.size() >= 3) {
+      std::nth_element(local.begin(), local.begin() + local.size() / 2, local.end());
+      w = local[local.size() / 2];
+    }
+    const double rMax = std::clamp(0.5 * w + 3.0, 14.0, 30.0);
     const Vec3 t = line.tangent[i], a = line.anterior[i];
     const Vec3 l = t.cross(a);
     maxima.clear();
@@ -450,37 +486,16 @@ std::vector<double> ringProfile(const HuVolume& volume, const Centreline& line,
       const double th = deg * 3.14159265358979 / 180.0;
       const Vec3 dir = a * std::cos(th) + l * std::sin(th);
       double mx = -2000.0;
-      for (double r = 6.0; r <= 28.0; r += 1.0)
+      for (double r = 6.0; r <= rMax; r += 1.0)
         mx = std::max(mx, sampleLinearLps(volume, line.point[i] + dir * r, -2000.0));
       if (mx > -1999.0) maxima.push_back(mx);
     }
-    if (maxima.empty()) {
-      prof[i] = std::numeric_limits<double>::quiet_NaN();
-      continue;
-    }
-    std::nth_element(maxima.begin(), maxima.begin() + maxima.size() / 2, maxima.end());
-    prof[i] = maxima[maxima.size() / 2];
-    if (widthMm) {
-      // Lateral reach on both sides: where the value falls to half-way between the rim and
-      // soft tissue after the rim.
-      double w = 0.0;
-      bool ok = true;
-      for (int side = -1; side <= 1; side += 2) {
-        double mx = -2000.0, edge = -1.0;
-        for (double r = 4.0; r <= 40.0; r += 1.0) {
-          const double v = sampleLinearLps(volume, line.point[i] + l * (side * r), -2000.0);
-          mx = std::max(mx, v);
-          if (mx > 100.0 && v < 0.5 * (mx + 40.0)) {
-            edge = r;
-            break;
-          }
-        }
-        if (edge < 0) ok = false;
-        w += edge;
-      }
-      if (ok) (*widthMm)[i] = w;
-    }
+    if (maxima.empty()) continue;
+    const size_t q = maxima.size() * 3 / 10;
+    std::nth_element(maxima.begin(), maxima.begin() + q, maxima.end());
+    prof[i] = maxima[q];
   }
+  if (widthMm) *widthMm = width;
   return prof;
 }
 
@@ -498,19 +513,42 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
     p = q;
   }
   const int near = std::max(1, static_cast<int>(std::lround(1.5 / stepMm)));
-  const int far = std::max(near + 1, static_cast<int>(std::lround(8.0 / stepMm)));
+  const int far = std::max(near + 1, static_cast<int>(std::lround(9.0 / stepMm)));
   std::vector<double> ring(rawRing);
   for (double& v : ring)
     if (std::isnan(v)) v = -1000.0;
-  const int rNear = std::max(1, static_cast<int>(std::lround(3.0 / stepMm)));
+  const int rNear = std::max(1, static_cast<int>(std::lround(1.5 / stepMm)));
   const int rFar = std::max(rNear + 1, static_cast<int>(std::lround(14.0 / stepMm)));
+  // Local body width (median over +-25 mm) bounds the disc spacing from below.
+  std::vector<double> localWidth(static_cast<size_t>(n), 40.0);
+  {
+    const int w = static_cast<int>(std::lround(25.0 / stepMm));
+    std::vector<double> buf;
+    for (int i = 0; i < n; ++i) {
+      buf.clear();
+      for (int j = std::max(0, i - w); j <= std::min(n - 1, i + w); ++j)
+        if (j < static_cast<int>(widthMm.size()) && !std::isnan(widthMm[static_cast<size_t>(j)]))
+          buf.push_back(widthMm[static_cast<size_t>(j)]);
+      if (buf.size() >= 5) {
+        std::nth_element(buf.begin(), buf.begin() + buf.size() / 2, buf.end());
+        localWidth[static_cast<size_t>(i)] = std::clamp(buf[buf.size() / 2], 20.0, 70.0);
+      }
+    }
+  }
   // Valley depth between the two endplate ridges.
   std::vector<double> depth(static_cast<size_t>(n), 0.0);
   std::vector<int> upPeak(static_cast<size_t>(n), 0), downPeak(static_cast<size_t>(n), 0);
+  const int wide = std::max(far, static_cast<int>(std::lround(15.0 / stepMm)));
+  std::vector<double> buf;
   for (int i = far; i + far < n; ++i) {
+    // Endplate ridges sit within about a fifth of the body width of the disc centre (thin
+    // thoracic discs, thicker lumbar ones); further out a mid-body valley would find them.
+    const int farHere =
+        std::clamp(static_cast<int>(std::lround(0.2 * localWidth[static_cast<size_t>(i)] / stepMm)),
+                   near + 1, far);
     double mu = -1e9, md = -1e9;
     int au = i, ad = i;
-    for (int d = near; d <= far; ++d) {
+    for (int d = near; d <= farHere; ++d) {
       if (p[i - d] > mu) {
         mu = p[i - d];
         au = i - d;
@@ -526,8 +564,13 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
       if (i + d < n) rd = std::max(rd, ring[i + d]);
     }
     const double ringDrop = std::min(ru, rd) - ring[i];
+    // The ridges must stand out from the bone around them (endplates, not denser trabeculae).
+    buf.clear();
+    for (int j = std::max(0, i - wide); j <= std::min(n - 1, i + wide); ++j) buf.push_back(p[j]);
+    std::nth_element(buf.begin(), buf.begin() + buf.size() / 2, buf.end());
+    const double prominence = std::max(mu, md) - buf[buf.size() / 2];
     // A disc is a valley between two endplate ridges where the cortical ring is missing.
-    depth[static_cast<size_t>(i)] = std::min(std::min(mu, md) - p[i], ringDrop);
+    depth[static_cast<size_t>(i)] = std::min({std::min(mu, md) - p[i], ringDrop, 2.0 * prominence});
     upPeak[static_cast<size_t>(i)] = au;
     downPeak[static_cast<size_t>(i)] = ad;
   }
@@ -548,22 +591,6 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
         break;
       }
     if (isMax) peaks.push_back(i);
-  }
-  // Local body width (median over +-25 mm) bounds the disc spacing from below.
-  std::vector<double> localWidth(static_cast<size_t>(n), 40.0);
-  {
-    const int w = static_cast<int>(std::lround(25.0 / stepMm));
-    std::vector<double> buf;
-    for (int i = 0; i < n; ++i) {
-      buf.clear();
-      for (int j = std::max(0, i - w); j <= std::min(n - 1, i + w); ++j)
-        if (j < static_cast<int>(widthMm.size()) && !std::isnan(widthMm[static_cast<size_t>(j)]))
-          buf.push_back(widthMm[static_cast<size_t>(j)]);
-      if (buf.size() >= 5) {
-        std::nth_element(buf.begin(), buf.begin() + buf.size() / 2, buf.end());
-        localWidth[static_cast<size_t>(i)] = std::clamp(buf[buf.size() / 2], 20.0, 70.0);
-      }
-    }
   }
   // Choose a subset with plausible and regular spacing: DP over (previous, current).
   const int m = static_cast<int>(peaks.size());

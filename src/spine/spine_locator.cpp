@@ -176,7 +176,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
       auto& r = R[static_cast<size_t>(pl)];
       for (int a = 0; a < kRays; ++a) {
         sampleRay(vol, pc, dirs[static_cast<size_t>(a)], kRayStep, nR, ray);
-        r[static_cast<size_t>(a)] = rayEdge(ray, kRayStep, tc, tstop, tissue, 4.0);
+        r[static_cast<size_t>(a)] = rayEdge(ray, kRayStep, tc, tc, tissue, 6.0);
       }
       if (pass < 2 && h > 0.5 * hMin && h < 0.5 * hMax) {
         Vec3 m{};
@@ -379,6 +379,10 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
     return;
   }
   if (std::getenv("SPINESCREEN_SPINE_DEBUG")) {
+    sampleRay(vol, c, dirs[0], 1.0, 40, ray);
+    std::fprintf(stderr, "anterior ray:");
+    for (double v : ray) std::fprintf(stderr, " %.0f", v);
+    std::fprintf(stderr, "\n");
     const auto& mid = R[static_cast<size_t>(nPlanes / 2)];
     std::fprintf(stderr, "mid-plane reach:");
     for (int a = 0; a < kRays; a += 6)
