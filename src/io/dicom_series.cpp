@@ -15,6 +15,7 @@
 #include <iomanip>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -221,6 +222,7 @@ ScannedFile scanFile(const std::string& path) {
   if (s.sopInstanceUid.empty()) s.sopInstanceUid = getString(meta, DCM_MediaStorageSOPInstanceUID);
   s.position = getVec3(ds, DCM_ImagePositionPatient, 0, enhanced);
   s.instanceNumber = getInt(ds, DCM_InstanceNumber);
+  s.acquisitionNumber = f.acquisitionNumber;
   s.frames = std::max<int64_t>(1, getInt(ds, DCM_NumberOfFrames).value_or(1));
   return out;
 }
@@ -313,6 +315,50 @@ void deriveGeometry(SeriesCandidate& c) {
   } else {
     c.sliceCount = static_cast<int64_t>(c.slices.size());
   }
+}
+
+// The same instance stored twice (same SOP instance UID) counts once.
+void dropDuplicateInstances(std::vector<SeriesCandidate>& series) {
+  for (auto& c : series) {
+    std::set<std::string> seen;
+    std::vector<DicomSlice> keep;
+    for (auto& s : c.slices)
+      if (s.sopInstanceUid.empty() || seen.insert(s.sopInstanceUid).second)
+        keep.push_back(std::move(s));
+    c.slices = std::move(keep);
+  }
+}
+
+// Several acquisitions (e.g. contrast phases) at the same positions under one series UID become
+// one candidate each, so that duplicated positions do not mix phases.
+void splitPhasesByAcquisition(std::vector<SeriesCandidate>& series) {
+  std::vector<SeriesCandidate> out;
+  for (auto& c : series) {
+    std::map<int64_t, std::vector<DicomSlice>> byAcq;
+    for (const auto& s : c.slices) byAcq[s.acquisitionNumber.value_or(-1)].push_back(s);
+    bool duplicated = false;
+    if (byAcq.size() > 1 && c.facts.rowDirection && c.facts.columnDirection) {
+      const Vec3 n = c.facts.rowDirection->cross(*c.facts.columnDirection).normalized();
+      std::vector<double> z;
+      for (const auto& s : c.slices)
+        if (s.position) z.push_back(s.position->dot(n));
+      std::sort(z.begin(), z.end());
+      for (size_t k = 1; k < z.size(); ++k)
+        if (z[k] - z[k - 1] < 0.01) duplicated = true;
+    }
+    if (!duplicated) {
+      out.push_back(std::move(c));
+      continue;
+    }
+    for (auto& [acq, slices] : byAcq) {
+      SeriesCandidate part = c;
+      part.slices = std::move(slices);
+      part.groupKey += "|acquisition:" + std::to_string(acq);
+      if (acq >= 0) part.facts.acquisitionNumber = acq;
+      out.push_back(std::move(part));
+    }
+  }
+  series = std::move(out);
 }
 
 void collectFiles(const fs::path& dir, std::vector<std::string>& files,
@@ -486,6 +532,8 @@ Discovery discoverSeries(const std::string& input) {
                        }),
         d.unreadableDicom.end());
   }
+  dropDuplicateInstances(d.series);
+  splitPhasesByAcquisition(d.series);
   for (auto& s : d.series) deriveGeometry(s);
   return d;
 }
@@ -652,6 +700,8 @@ std::string describeDiscovery(const Discovery& d) {
     if (c.axialAngleDeg) os << " tilt_from_axial=" << fmt(*c.axialAngleDeg, 1) << "deg";
     if (!f.kernel.empty()) os << " kernel=" << f.kernel;
     if (!f.imageType.empty()) os << " type=" << f.imageType;
+    if (c.groupKey.find("|acquisition:") != std::string::npos && f.acquisitionNumber)
+      os << " acquisition=" << *f.acquisitionNumber;
     os << " grouped_by=" << (c.groupedByUid ? "SeriesInstanceUID" : "geometry+acquisition keys");
     os << "\n      -> " << c.reason << '\n';
   }

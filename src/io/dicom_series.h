@@ -22,6 +22,7 @@ struct DicomSlice {
   std::string sopInstanceUid;    // dataset's, else the file meta's
   std::optional<Vec3> position;  // ImagePositionPatient (LPS mm)
   std::optional<int64_t> instanceNumber;
+  std::optional<int64_t> acquisitionNumber;
   int64_t frames = 1;
 };
 

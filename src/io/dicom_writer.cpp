@@ -69,7 +69,7 @@ std::vector<std::string> writeDicomSeries(const HuVolume& volume, const DicomSer
       ct ? UID_CTImageStorage
          : (o.modality == "MR" ? UID_MRImageStorage : UID_SecondaryCaptureImageStorage);
   const std::string studyUid = o.studyInstanceUid.value_or(newUid(SITE_STUDY_UID_ROOT));
-  const std::string seriesUid = newUid(SITE_SERIES_UID_ROOT);
+  const std::string seriesUid = o.seriesInstanceUid.value_or(newUid(SITE_SERIES_UID_ROOT));
   const std::string frameUid = newUid(SITE_INSTANCE_UID_ROOT);
   const Vec3 row = g.direction.column(0).normalized();
   const Vec3 col = g.direction.column(1).normalized();
@@ -133,7 +133,7 @@ std::vector<std::string> writeDicomSeries(const HuVolume& volume, const DicomSer
         {DCM_SeriesInstanceUID, seriesUid},
         {DCM_StudyID, "1"},
         {DCM_SeriesNumber, std::to_string(o.seriesNumber)},
-        {DCM_AcquisitionNumber, "1"},
+        {DCM_AcquisitionNumber, std::to_string(o.acquisitionNumber)},
         {DCM_InstanceNumber, std::to_string(k + 1)},
         {DCM_ImagePositionPatient, ds3(ipp)},
         {DCM_ImageOrientationPatient, ds3(row) + "\\" + ds3(col)},

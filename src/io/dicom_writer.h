@@ -12,8 +12,10 @@ namespace spinescreen::io {
 
 struct DicomSeriesWriteOptions {
   std::string seriesDescription = "spinescreen CT";
-  std::optional<std::string> studyInstanceUid;  // fresh when unset
-  std::string modality = "CT";                  // CT Image Storage; other values write MR etc.
+  std::optional<std::string> studyInstanceUid;   // fresh when unset
+  std::optional<std::string> seriesInstanceUid;  // fresh when unset
+  int acquisitionNumber = 1;
+  std::string modality = "CT";  // CT Image Storage; other values write MR etc.
   std::string imageType = "ORIGINAL\\PRIMARY\\AXIAL";
   int seriesNumber = 1;
   std::optional<double> patientAgeYears;  // written as PatientAge "055Y"

@@ -106,6 +106,36 @@ TEST(SeriesDiscovery, DicomFileInputGathersItsSeriesFromItsFolder) {
   EXPECT_EQ(d.series[0].sliceCount, 12);
 }
 
+TEST(SeriesDiscovery, PhasesSharingASeriesUidBecomeSeparateCandidates) {
+  TempDir dir;
+  auto arterial = ct("abdomen", 4);
+  arterial.seriesInstanceUid = "1.2.826.0.1.3680043.2.1143.777";
+  arterial.acquisitionNumber = 1;
+  arterial.filePrefix = "a";
+  auto venous = arterial;
+  venous.acquisitionNumber = 2;
+  venous.filePrefix = "v";
+  const HuVolume v = makePhantom({24, 24, 20}, {1.0, 1.0, 3.0});
+  writeDicomSeries(v, arterial, dir.path());
+  writeDicomSeries(v, venous, dir.path());
+  Discovery d = discoverSeries(dir.path());
+  ASSERT_EQ(d.series.size(), 2u);
+  for (const auto& s : d.series) EXPECT_EQ(s.sliceCount, 20);
+  const LoadedStudy s = readDicomSeries(d.series[chooseSeries(d)]);
+  EXPECT_EQ(s.volume.size()[2], 20);
+}
+
+TEST(SeriesDiscovery, TheSameInstanceStoredTwiceCountsOnce) {
+  TempDir dir;
+  const auto files =
+      writeDicomSeries(makePhantom({24, 24, 16}, {1.0, 1.0, 3.0}), ct("copy", 2), dir.path());
+  fs::copy_file(files[4], dir / "copy-of-slice-5");
+  Discovery d = discoverSeries(dir.path());
+  ASSERT_EQ(d.series.size(), 1u);
+  EXPECT_EQ(d.series[0].sliceCount, 16);
+  EXPECT_EQ(loadStudy(dir.path()).volume.size()[2], 16);
+}
+
 TEST(SeriesChoice, OnlyMrIsNotApplicableAndSaysSo) {
   TempDir dir;
   auto mr = ct("mr", 4);
