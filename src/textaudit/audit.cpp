@@ -327,9 +327,16 @@ std::string casesCsv(const CohortAudit& audit) {
       {"case_id", "category", "ai_status", "ai_fracture_detected", "max_genant_grade",
        "fractured_levels", "fracture_score", "ai_referral_recommended", "bone_density_category",
        "report_count", "report_vertebral_fracture", "report_levels", "report_recommendation_made",
-       "report_osteoporosis_mentioned", "date", "accession", "evidence"});
+       "report_osteoporosis_mentioned", "levels_in_both", "date", "accession", "evidence"});
   for (const auto& c : audit.cases) {
     const bool ai = c.ai.has_value();
+    // Levels both the report and spinescreen name: empty when they speak of different vertebrae.
+    std::vector<std::string> common;
+    if (ai)
+      for (const auto& l : c.reportLevels)
+        if (std::find(c.ai->fracturedLevels.begin(), c.ai->fracturedLevels.end(), l) !=
+            c.ai->fracturedLevels.end())
+          common.push_back(l);
     out += csv::formatRow(
         {c.caseId, toString(c.category), ai ? c.ai->status : "",
          ai ? b(c.ai->fractureDetected) : "", ai ? fmtInt(c.ai->maxGenantGrade) : "",
@@ -337,7 +344,8 @@ std::string casesCsv(const CohortAudit& audit) {
          ai ? b(c.ai->referralRecommended) : "", ai ? c.ai->boneDensityCategory : "",
          std::to_string(c.reports), c.reports ? toString(c.reportStatus) : "",
          joinLevels(c.reportLevels), c.reports ? b(c.recommendationMade) : "",
-         c.reports ? b(c.osteoporosisMentioned) : "", c.date, c.accession, c.evidence});
+         c.reports ? b(c.osteoporosisMentioned) : "", joinLevels(common), c.date, c.accession,
+         c.evidence});
   }
   return out;
 }

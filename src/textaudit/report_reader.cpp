@@ -1,5 +1,6 @@
 #include "textaudit/report_reader.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -96,8 +97,17 @@ void checkRecord(ReportText& r, const std::string& source) {
 std::vector<ReportText> parseCsv(const std::string& content, const std::string& source,
                                  const ReportReaderOptions& o) {
   const csv::Table t = csv::parseTable(content, source);
+  // A column by its exact name, else by its name in any case ("Case_ID").
+  auto find = [&](const std::string& name) {
+    int c = t.column(name);
+    if (c >= 0) return c;
+    for (size_t i = 0; i < t.header.size(); ++i)
+      if (lower(t.header[i]) == lower(name)) c = c == -1 ? static_cast<int>(i) : -2;
+    return c;
+  };
   auto need = [&](const std::string& name) {
-    const int c = t.column(name);
+    const int c = find(name);
+    if (c == -2) throw InputError(source + ": column '" + name + "' matches several columns");
     if (c < 0) {
       std::string cols;
       for (const auto& h : t.header) cols += (cols.empty() ? "" : ", ") + h;
@@ -107,8 +117,9 @@ std::vector<ReportText> parseCsv(const std::string& content, const std::string& 
   };
   const int idCol = need(o.idColumn);
   const int textCol = need(o.textColumn);
-  const int dateCol = o.explicitDate ? need(o.dateColumn) : t.column(o.dateColumn);
-  const int accCol = o.explicitAccession ? need(o.accessionColumn) : t.column(o.accessionColumn);
+  const int dateCol = o.explicitDate ? need(o.dateColumn) : std::max(-1, find(o.dateColumn));
+  const int accCol =
+      o.explicitAccession ? need(o.accessionColumn) : std::max(-1, find(o.accessionColumn));
   std::vector<ReportText> out;
   for (size_t r = 0; r < t.rows.size(); ++r) {
     ReportText rec;

@@ -169,6 +169,7 @@ TEST(TextAudit, CombinesSeveralReportsOfOneCase) {
   const CaseAudit& c = find(a, "c1");
   EXPECT_EQ(c.reports, 2);
   EXPECT_EQ(c.category, AuditCategory::kFlaggedNamedReferred);
+  EXPECT_NE(casesCsv(a).find(",L1,,,"), std::string::npos) << casesCsv(a);  // levels_in_both
 }
 
 TEST(TextAudit, RatesAreEmptyWhenNothingIsFlagged) {

@@ -41,6 +41,14 @@ TEST(ReportReader, UsesConfiguredColumnNames) {
   EXPECT_EQ(r[0].accession, "X9");
 }
 
+TEST(ReportReader, MatchesColumnNamesInAnyCaseWhenNoneMatchesExactly) {
+  const auto r = parse("Case_ID,TEXT,Accession\nc9,Old T12 fracture.,A7\n", "r.csv");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].caseId, "c9");
+  EXPECT_EQ(r[0].accession, "A7");
+  EXPECT_THROW(parse("Text,TEXT,case_id\na,b,c\n", "r.csv"), InputError);  // ambiguous
+}
+
 TEST(ReportReader, NamesAMissingColumnAndListsTheOnesThere) {
   try {
     parse("id,report\n1,text\n", "r.csv");
