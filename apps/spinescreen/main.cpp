@@ -14,6 +14,7 @@
 #include "evaluate/evaluate.h"
 #include "io/loader.h"
 #include "io/nifti.h"
+#include "phantom/phantom.h"
 #include "pipeline/analyze.h"
 #include "service/serve.h"
 #include "textaudit/audit.h"
@@ -126,6 +127,26 @@ int main(int argc, char** argv) {
       ->required();
   convert->add_option("OUTPUT", convertOutput, "output .nii or .nii.gz")->required();
 
+  // phantom: synthetic CTs with known truth (contracts/CLI.md "Phantom layout").
+  phantom::RunOptions phantomOpts;
+  double phantomSliceMm = 0.0;
+  std::string phantomFov;
+  auto* phantomCmd = app.add_subcommand(
+      "phantom", "Write synthetic CTs with known truth: DIR/<case_id>/ct.nii.gz and truth.json");
+  phantomCmd->add_option("-o,--out", phantomOpts.outDir, "output folder")->required();
+  phantomCmd->add_option("--cases", phantomOpts.cases, "number of cases (default 1)")
+      ->check(CLI::Range(1, 100000));
+  phantomCmd->add_option("--seed", phantomOpts.seed, "random seed (default 1)");
+  phantomCmd->add_option("--first", phantomOpts.firstIndex, "index of the first case (default 0)")
+      ->check(CLI::NonNegativeNumber);
+  phantomCmd->add_flag("--dicom", phantomOpts.dicom, "also write <case_id>/dicom/ (CT series)");
+  phantomCmd->add_flag("--masks", phantomOpts.masks,
+                       "also write vertebrae.nii.gz and bodies.nii.gz (VerSe numbering)");
+  phantomCmd->add_option("--slice-mm", phantomSliceMm, "force the slice spacing (and thickness)")
+      ->check(CLI::Range(0.3, 10.0));
+  phantomCmd->add_option("--fov", phantomFov, "force the field of view")
+      ->check(CLI::IsMember({"chest", "abdomen", "abdomen-pelvis", "cap", "thoracolumbar"}));
+
   // serve: the service beside Orthanc (docs/DEPLOYMENT.md); credentials only in the config.
   service::ServeOptions serveOpts;
   auto* serveCmd = app.add_subcommand(
@@ -185,6 +206,11 @@ int main(int argc, char** argv) {
     if (evaluateCmd->parsed()) {
       evaluate::runEvaluate(evalOpts, std::cout);
       return 0;
+    }
+    if (phantomCmd->parsed()) {
+      if (phantomSliceMm > 0.0) phantomOpts.sliceMm = phantomSliceMm;
+      if (!phantomFov.empty()) phantomOpts.fov = phantomFov;
+      return phantom::runPhantom(phantomOpts, std::cerr);
     }
     if (serveCmd->parsed()) return service::runServe(serveOpts, std::cerr);
     if (textauditCmd->parsed()) {

@@ -62,6 +62,7 @@ void writeCase(const Phantom& ph, const std::string& caseDir, const WriteOptions
   fs::create_directories(caseDir, ec);
   if (ec || !fs::is_directory(caseDir)) throw UsageError("cannot create output folder " + caseDir);
   const fs::path dir(caseDir);
+  if (ph.ct.empty()) throw UsageError("phantom was generated without images");
   io::writeNifti(ph.ct, (dir / "ct.nii.gz").string());
   {
     const fs::path tmp = dir / "truth.json.tmp";

@@ -150,6 +150,7 @@ struct PhantomTruth {
 
 struct Phantom {
   PhantomSpec spec;
+  Grid grid;             // the CT grid (also when not rendered)
   HuVolume ct;           // HU, LPS
   LabelImage vertebrae;  // whole vertebrae, VerSe numbering, on the CT grid (when requested)
   LabelImage bodies;     // vertebral bodies only, VerSe numbering
@@ -158,6 +159,7 @@ struct Phantom {
 
 struct GenerateOptions {
   bool masks = true;
+  bool render = true;  // false: truth and grid only (fast; the images stay empty)
 };
 
 // Renders a case. Throws UsageError for a spec that cannot be rendered.
