@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cstring>
 #include <optional>
+#include <unordered_map>
 
 #include "core/errors.h"
 #include "textaudit/levels.h"
@@ -171,8 +172,20 @@ bool startsWith(const std::string& s, const char* p) {
   return s.compare(0, std::strlen(p), p) == 0;
 }
 
-// One pattern element: "word" exact, "pre*" prefix, "a|b|c*" alternatives.
-bool matchElement(const std::string& tok, const std::string& el) {
+// One pattern element: "word" exact, "pre*" prefix, "a|b|c*" alternatives; compiled once.
+struct Element {
+  std::vector<std::string> exact, prefixes;
+  bool matches(const std::string& tok) const {
+    for (const auto& e : exact)
+      if (tok == e) return true;
+    for (const auto& p : prefixes)
+      if (tok.compare(0, p.size(), p) == 0) return true;
+    return false;
+  }
+};
+
+Element compileElement(const std::string& el) {
+  Element e;
   size_t start = 0;
   while (start <= el.size()) {
     size_t bar = el.find('|', start);
@@ -180,41 +193,50 @@ bool matchElement(const std::string& tok, const std::string& el) {
     std::string alt = el.substr(start, bar - start);
     if (!alt.empty() && alt.back() == '*') {
       alt.pop_back();
-      if (tok.compare(0, alt.size(), alt) == 0) return true;
-    } else if (tok == alt) {
-      return true;
+      e.prefixes.push_back(alt);
+    } else {
+      e.exact.push_back(alt);
     }
     start = bar + 1;
   }
-  return false;
+  return e;
 }
 
-std::vector<std::string> splitWords(const char* phrase) {
-  std::vector<std::string> out;
+// The compiled form of a pattern given as a string literal (cached by address, per thread).
+const Element& literalElement(const char* literal) {
+  thread_local std::unordered_map<const char*, Element> cache;
+  auto it = cache.find(literal);
+  if (it == cache.end()) it = cache.emplace(literal, compileElement(literal)).first;
+  return it->second;
+}
+
+std::vector<Element> compilePhrase(const char* phrase) {
+  std::vector<Element> out;
   std::string cur;
   for (const char* p = phrase; *p; ++p) {
     if (*p == ' ') {
-      if (!cur.empty()) out.push_back(cur);
+      if (!cur.empty()) out.push_back(compileElement(cur));
       cur.clear();
     } else {
       cur += *p;
     }
   }
-  if (!cur.empty()) out.push_back(cur);
+  if (!cur.empty()) out.push_back(compileElement(cur));
   return out;
 }
 
 // Length in tokens of the phrase matched at i, or 0.
-size_t matchPhrase(const std::vector<Token>& t, size_t i, const std::vector<std::string>& words) {
+size_t matchPhrase(const std::vector<Token>& t, size_t i, const std::vector<Element>& words) {
   if (i + words.size() > t.size()) return 0;
   for (size_t k = 0; k < words.size(); ++k)
-    if (!matchElement(t[i + k].text, words[k])) return 0;
+    if (!words[k].matches(t[i + k].text)) return 0;
   return words.size();
 }
 
+// Patterns must be string literals (see literalElement).
 bool anyOf(const std::string& tok, std::initializer_list<const char*> words) {
   for (const char* w : words)
-    if (matchElement(tok, w)) return true;
+    if (literalElement(w).matches(tok)) return true;
   return false;
 }
 
@@ -324,14 +346,14 @@ struct CueHit {
 };
 
 struct CompiledCue {
-  std::vector<std::string> words;
+  std::vector<Element> words;
   Cue cue;
 };
 
 const std::vector<CompiledCue>& compiledCues() {
   static const std::vector<CompiledCue> cues = [] {
     std::vector<CompiledCue> v;
-    for (const auto& d : kCueDefs) v.push_back({splitWords(d.phrase), d.cue});
+    for (const auto& d : kCueDefs) v.push_back({compilePhrase(d.phrase), d.cue});
     return v;
   }();
   return cues;
