@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -191,7 +192,10 @@ class OrthancService : public ::testing::Test {
     fs::create_directories(dir_);
     httpPort_ = freePort();
     dicomPort_ = freePort();
+    pacsHttpPort_ = freePort();
+    pacsDicomPort_ = freePort();
     const json cfg = {{"Name", "spinescreen-test"},
+                      {"DicomModalities", {{"pacs", {"PACSTEST", "127.0.0.1", pacsDicomPort_}}}},
                       {"StorageDirectory", (dir_ / "storage").string()},
                       {"IndexDirectory", (dir_ / "index").string()},
                       {"HttpPort", httpPort_},
@@ -223,6 +227,8 @@ class OrthancService : public ::testing::Test {
   void TearDown() override {
     service_.signal(SIGKILL);
     service_.wait(10s);
+    pacs_.signal(SIGTERM);
+    pacs_.wait(20s);
     orthanc_.signal(SIGTERM);
     if (orthanc_.wait(20s) < 0) ADD_FAILURE() << "Orthanc did not stop";
     std::error_code ec;
@@ -339,10 +345,30 @@ class OrthancService : public ::testing::Test {
     }
   }
 
+  // A second Orthanc standing in for the PACS the results are forwarded to.
+  void startPacs() {
+    const json cfg = {{"Name", "spinescreen-test-pacs"},
+                      {"StorageDirectory", (dir_ / "pacs-storage").string()},
+                      {"IndexDirectory", (dir_ / "pacs-index").string()},
+                      {"HttpPort", pacsHttpPort_},
+                      {"DicomPort", pacsDicomPort_},
+                      {"DicomAet", "PACSTEST"},
+                      {"RemoteAccessAllowed", false},
+                      {"AuthenticationEnabled", true},
+                      {"RegisteredUsers", {{kUser, kPassword}}},
+                      {"Plugins", json::array()},
+                      {"DicomCheckCalledAet", false}};
+    std::ofstream(dir_ / "pacs.json") << cfg.dump(2);
+    pacs_.start({orthancBin_, (dir_ / "pacs.json").string()}, (dir_ / "pacs.log").string());
+    Http h(pacsHttpPort_, true);
+    ASSERT_TRUE(waitFor([&] { return h.get("/system").has_value(); }, 30s))
+        << slurp(dir_ / "pacs.log");
+  }
+
   std::string orthancBin_;
   fs::path dir_;
-  int httpPort_ = 0, dicomPort_ = 0, statusPort_ = 0;
-  Child orthanc_, service_;
+  int httpPort_ = 0, dicomPort_ = 0, statusPort_ = 0, pacsHttpPort_ = 0, pacsDicomPort_ = 0;
+  Child orthanc_, service_, pacs_;
 };
 
 }  // namespace
@@ -406,4 +432,39 @@ TEST_F(OrthancService, KillNineMidStudyThenRestartCompletesItExactlyOnce) {
   ASSERT_TRUE(status);
   EXPECT_EQ((*status)["queue_length"], 0);
   EXPECT_EQ((*status)["running"], 0);
+}
+
+TEST_F(OrthancService, ForwardsTheResultsToTheConfiguredPacs) {
+  startPacs();
+  json svc = json::parse(slurp(dir_ / "service.json"));
+  svc["forward_modality"] = "pacs";
+  std::ofstream(dir_ / "service.json") << svc.dump(2);
+  sendSeries();
+  const std::string ctId = ctSeriesId();
+  ASSERT_FALSE(ctId.empty());
+  startService();
+  std::optional<json> j;
+  ASSERT_TRUE(waitFor([&] { return (j = job(ctId)) && isFinal((*j)["state"]); }, 300s))
+      << slurp(dir_ / "service.log");
+  const fs::path reportPath = dir_ / "work" / "series" / ctId / "out" / "report.json";
+  ASSERT_TRUE(fs::exists(reportPath));
+  const std::string status = json::parse(slurp(reportPath)).value("status", "");
+  Http pacs(pacsHttpPort_, true);
+  const auto instances = pacs.get("/instances?expand");
+  ASSERT_TRUE(instances);
+  std::set<std::string> sopClasses;
+  for (const auto& i : *instances) {
+    const auto tags = pacs.get("/instances/" + i["ID"].get<std::string>() + "/simplified-tags");
+    if (tags) sopClasses.insert((*tags).value("SOPClassUID", ""));
+  }
+  std::cout << "[ forward ] analysis " << status << "; job " << (*j)["state"] << " ("
+            << (*j)["reason"] << "); instances at the PACS: " << instances->size() << std::endl;
+  if (status == "ok") {
+    EXPECT_EQ((*j)["state"], "done");
+    EXPECT_EQ(instances->size(), 2u);
+    EXPECT_TRUE(sopClasses.count("1.2.840.10008.5.1.4.1.1.88.22"));  // Enhanced SR
+    EXPECT_TRUE(sopClasses.count("1.2.840.10008.5.1.4.1.1.7"));      // Secondary Capture
+  } else {
+    EXPECT_TRUE(instances->empty());
+  }
 }
