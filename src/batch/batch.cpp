@@ -660,11 +660,14 @@ BatchResult runBatch(const Cohort& cohort, const BatchOptions& o, std::ostream& 
   progress.end();
   res.seconds = std::chrono::duration<double>(clock::now() - t0).count();
   char rate[64];
-  std::snprintf(rate, sizeof rate, "%.1f", progress.perMinute());
+  if (res.ran > 0)
+    std::snprintf(rate, sizeof rate, "%.1f studies/min", progress.perMinute());
+  else
+    std::snprintf(rate, sizeof rate, "nothing left to run");
   log << "batch: " << (res.interrupted ? "interrupted; " : "") << res.total
       << " studies: " << res.ok << " ok, " << res.notApplicable << " not_applicable, " << res.failed
-      << " failed (" << res.skipped << " from an earlier run); " << rate
-      << " studies/min; summary in " << (out / "summary.csv").string() << '\n'
+      << " failed (" << res.skipped << " from an earlier run); " << rate << "; summary in "
+      << (out / "summary.csv").string() << '\n'
       << std::flush;
   gStopRequested = 0;
   return res;

@@ -3,6 +3,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <random>
+#include <typeinfo>
 
 #include "core/errors.h"
 #include "evaluate/evaluate.h"
@@ -179,4 +182,59 @@ TEST(ReadsCsv, RejectsMalformedReads) {
     const std::string msg = expectInputError([&] { readReadsCsv(p.string()); });
     EXPECT_NE(msg.find(fragment), std::string::npos) << msg << " / wanted " << fragment;
   }
+}
+
+// Mutated inputs: every reader either accepts the text or rejects it with an InputError; nothing
+// else escapes (no crash, no other exception type).
+TEST(Readers, MutatedInputsEitherParseOrRaiseInputError) {
+  const std::string truthText = goodTruth().dump();
+  const std::string reportText = goodReport().dump();
+  const std::string readsText = "case_id,level,genant_grade,morphology\na,L1,2,wedge\nb,T12,,\n";
+  const std::string ctdText = R"([{"direction":["P","I","R"]},{"label":20,"X":2.5,"Y":3,"Z":4}])";
+  VoxelGrid grid;
+  grid.size[0] = grid.size[1] = grid.size[2] = 16;
+  std::mt19937 rng(12345);
+  const std::string alphabet = "{}[]\",:0123456789.-eE truefalsnul\n\\LTCS";
+  auto mutate = [&](std::string s) {
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !s.empty(); ++e) {
+      const size_t pos = rng() % s.size();
+      switch (rng() % 4) {
+        case 0:
+          s[pos] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          s.erase(pos, 1 + rng() % 8);
+          break;
+        case 2:
+          s.insert(pos, 1, alphabet[rng() % alphabet.size()]);
+          break;
+        default:
+          s[pos] = static_cast<char>(rng() % 256);
+      }
+    }
+    return s;
+  };
+  int rejected = 0;
+  for (int i = 0; i < 250; ++i) {
+    const std::vector<std::pair<std::string, std::function<void(const std::string&)>>> targets = {
+        {mutate(truthText), [](const std::string& p) { readTruth(p); }},
+        {mutate(reportText), [](const std::string& p) { readReport(p); }},
+        {mutate(readsText), [](const std::string& p) { readReadsCsv(p); }},
+        {mutate(ctdText), [&](const std::string& p) { readVerseCentroids(p, grid); }},
+    };
+    for (const auto& [text, read] : targets) {
+      const auto p = tempFile("fuzz.txt", text);
+      try {
+        read(p.string());
+      } catch (const InputError&) {
+        ++rejected;
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "unexpected " << typeid(e).name() << ": " << e.what()
+                      << "\ninput: " << text;
+        return;
+      }
+    }
+  }
+  EXPECT_GT(rejected, 100);  // the mutations do break things; the readers notice
 }
