@@ -312,6 +312,8 @@ const CueDef kCueDefs[] = {
     {"as before", Cue::kHistory},
     {"vertebroplast*|kyphoplast*", Cue::kHistory},
     {"status post", Cue::kHistory},
+    {"h / o", Cue::kHistory},
+    {"hx|history of", Cue::kHistory},
     {"s / p", Cue::kHistory},
     // current
     {"acute on chronic", Cue::kCurrent},
@@ -435,7 +437,7 @@ bool isFractureNoun(const std::vector<Token>& t, size_t i) {
   if (i + 1 < t.size() &&
       anyOf(t[i + 1].text, {"liaison|risk|clinic|service|prevention|probability|team|nurse"}))
     return false;
-  if (w == "#" && i > 0 && anyOf(t[i - 1].text, {"accession|number|no|acc|mrn|ref|case"}))
+  if (w == "#" && i > 0 && anyOf(t[i - 1].text, {"accession|number|acc|mrn|ref|case|item"}))
     return false;
   return true;
 }
@@ -538,14 +540,20 @@ std::vector<Term> findTerms(const std::vector<Token>& t) {
     } else if (w == "biconcave") {
       term.inherentlyVertebral = true;
       mark(term);
-    } else if (w == "crush") {
+    } else if (w == "crush" || w == "crushed") {
       mark(term);
     } else if (w == "wedge" || w == "wedging" || w == "wedged") {
       term.strength = Strength::kWeak;
       mark(term);
     } else if (startsWith(w, "deformit")) {
       if (i > 0 && anyOf(t[i - 1].text, {"kyphotic|scoliotic|foot|hand|valgus|varus"})) continue;
-      term.strength = Strength::kWeak;
+      // A graded deformity ("Genant grade 2", "SQ2") is a fracture; an ungraded one is vague.
+      if (!near(i, 4, 0, [](const std::string& x) { return anyOf(x, {"genant|sq1|sq2|sq3"}); }))
+        term.strength = Strength::kWeak;
+      mark(term);
+    } else if (w == "injury" && i > 0 && anyOf(t[i - 1].text, {"bony|bone|osseous"})) {
+      term.begin = i - 1;  // "no bony injury": as good as "no fracture"
+      term.fractureWord = true;
       mark(term);
     } else if (startsWith(w, "collaps")) {
       if (near(i, 4, 4, [](const std::string& x) {
@@ -615,6 +623,23 @@ std::optional<Term> normalHeightStatement(const std::vector<Token>& t) {
     term.normalHeight = true;
     term.inherentlyVertebral = true;
     return term;
+  }
+  // "Vertebral bodies: normal."
+  bool bodies = false, plainNormal = false;
+  for (const auto& tok : t) {
+    if (startsWith(tok.text, "verteb")) bodies = true;
+    if (tok.text == "normal" || tok.text == "unremarkable") plainNormal = true;
+  }
+  if (bodies && plainNormal && !height) {
+    for (size_t i = 0; i < t.size(); ++i)
+      if (startsWith(t[i].text, "verteb")) {
+        Term term;
+        term.begin = i;
+        term.end = i + 1;
+        term.normalHeight = true;
+        term.inherentlyVertebral = true;
+        return term;
+      }
   }
   if (intact && vertebral) {
     for (size_t i = 0; i < t.size(); ++i)
@@ -907,7 +932,7 @@ bool sentenceMakesRecommendation(const Sentence& s) {
   for (size_t i = 0; i < t.size() && i < 4; ++i)
     if (t[i].text == ":") {
       for (size_t k = 0; k < i; ++k)
-        if (anyOf(t[k].text, {"recommendation*|advice|comment*|suggestion*|plan|action*"}))
+        if (anyOf(t[k].text, {"recommendation*|advice|comment*|suggestion*|plan|action*|rec|recs"}))
           headed = true;
       break;
     }

@@ -152,6 +152,17 @@ TEST(TextClassifier, NonSpinalCollapseAndCompressionDoNotCount) {
   EXPECT_EQ(statusOf("No spinal cord compression at T10."), FractureStatus::kNone);
 }
 
+TEST(TextClassifier, ReadsShorthand) {
+  EXPECT_EQ(statusOf("T/L-spine: no #."), FractureStatus::kNegated);
+  EXPECT_EQ(statusOf("h/o L2 fracture."), FractureStatus::kHistorical);
+  EXPECT_EQ(statusOf("SQ2 deformity of T9."), FractureStatus::kAffirmed);
+  EXPECT_EQ(statusOf("Ungraded deformity of T9."), FractureStatus::kUncertain);
+  EXPECT_EQ(statusOf("No bony injury to the lumbar spine."), FractureStatus::kNegated);
+  EXPECT_EQ(statusOf("Vertebral bodies: normal."), FractureStatus::kNegated);
+  EXPECT_TRUE(classifyReport("Rec: DXA.").recommendationMade);
+  EXPECT_EQ(statusOf("Accession # 12345. Normal study."), FractureStatus::kNone);
+}
+
 TEST(TextClassifier, MimicsOfFractureAreNotFractures) {
   EXPECT_EQ(statusOf("Schmorl's nodes at L2 and L3."), FractureStatus::kNone);
   EXPECT_EQ(statusOf("Mild physiological wedging of T11 and T12."), FractureStatus::kNegated);

@@ -24,10 +24,12 @@ TEST(TextCorpus, HeldOutSplitMeetsTheTargets) { expectScores("test.jsonl"); }
 TEST(TextCorpus, ChallengeSplitsMeetTheTargets) {
   expectScores("challenge.jsonl");
   expectScores("challenge2.jsonl");
+  expectScores("challenge3.jsonl");
 }
 
 TEST(TextCorpus, EveryLabelIsOneOfTheContractValues) {
-  for (const char* split : {"dev.jsonl", "test.jsonl", "challenge.jsonl", "challenge2.jsonl"}) {
+  for (const char* split :
+       {"dev.jsonl", "test.jsonl", "challenge.jsonl", "challenge2.jsonl", "challenge3.jsonl"}) {
     const auto corpus =
         readLabelledCorpus(spinescreen::testing::sourceDir() + "/tests/textaudit/corpus/" + split);
     for (const auto& r : corpus) {
