@@ -197,13 +197,15 @@ class Renderer {
           }
         }
         {
-          const double n1 = valueNoise(p, 14.0, seedA_);
+          // Two lattices at different scales and angles, so the mixture has no grid.
+          const Vec3 q{0.8 * p.x + 0.6 * p.y, -0.6 * p.x + 0.8 * p.y, p.z + 0.5 * p.x};
+          const double n1 = 0.65 * valueNoise(p, 14.0, seedA_) + 0.45 * valueNoise(q, 8.0, seedC_);
           if (n1 < s_.visceralFat * 1.4 - 0.7) {
             out = static_cast<float>(s_.fatHu);
           } else {
             const double n2 = valueNoise(p, 7.0, seedB_);
             out = (n2 > 0.8 - 0.4 * s_.bowelGas && n1 > 0.2) ? -980.0f
-                                                             : static_cast<float>(35.0 + 12.0 * n2);
+                                                             : static_cast<float>(28.0 + 12.0 * n2);
           }
         }
       next:;

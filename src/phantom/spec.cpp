@@ -230,8 +230,8 @@ PhantomSpec randomSpec(uint64_t seed, int caseIndex) {
     else
       hu -= 3.0 * (x - 12.0);
     vs.trabecularHu = std::max(40.0, hu + rng.normal(0.0, 6.0));
-    vs.cortexHu = std::clamp(260.0 + 1.5 * vs.trabecularHu + rng.normal(0.0, 40.0), 280.0, 750.0);
-    vs.cortexMm = std::clamp(0.55 + 0.0035 * vs.trabecularHu + rng.normal(0.0, 0.08), 0.5, 1.3);
+    vs.cortexHu = std::clamp(300.0 + 1.6 * vs.trabecularHu + rng.normal(0.0, 40.0), 300.0, 800.0);
+    vs.cortexMm = std::clamp(0.7 + 0.004 * vs.trabecularHu + rng.normal(0.0, 0.1), 0.6, 1.5);
     // Ribs.
     if (isT) {
       const int t = std::stoi(lv.label.substr(1));
@@ -345,7 +345,7 @@ PhantomSpec randomSpec(uint64_t seed, int caseIndex) {
   s.pelvisHalfWidthMm = rng.uniform(150.0, 180.0) * scale + 0.5 * s.subcutaneousFatMm;
   s.visceralFat = rng.uniform(0.15, 0.7);
   s.fatHu = rng.uniform(-115.0, -85.0);
-  s.muscleHu = rng.uniform(35.0, 60.0);
+  s.muscleHu = rng.uniform(25.0, 55.0);  // elderly muscle is often fat-infiltrated
   s.lungHu = rng.uniform(-880.0, -800.0);
   s.bowelGas = rng.uniform(0.1, 0.6);
 
@@ -399,7 +399,8 @@ PhantomSpec randomSpec(uint64_t seed, int caseIndex) {
   s.sliceThicknessMm = s.sliceSpacingMm;
   if (rng.chance(0.2)) s.sliceThicknessMm = std::min(5.0, s.sliceSpacingMm * 1.25);
   s.psfFwhmMm = rng.uniform(0.7, 1.2);
-  s.noiseHu = std::clamp(rng.uniform(8.0, 18.0) * std::sqrt(3.0 / s.sliceThicknessMm), 8.0, 30.0);
+  // Image noise (SD in uniform tissue), higher for thin slices.
+  s.noiseHu = std::clamp(rng.uniform(14.0, 34.0) * std::sqrt(3.0 / s.sliceThicknessMm), 8.0, 50.0);
   const double kvps[] = {100.0, 120.0, 140.0};
   s.kvp = kvps[rng.pick({0.15, 0.7, 0.15})];
   s.textureSeed = rng.bits();
