@@ -86,13 +86,40 @@ const std::set<std::string>& morphologies() {
   return m;
 }
 
-json parseFile(const std::string& path) {
+// Python's json module writes NaN for missing numbers, which JSON does not have: outside
+// strings, a bare NaN becomes null.
+std::string nanToNull(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool inString = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (inString) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size())
+        out += text[++i];
+      else if (c == '"')
+        inString = false;
+      continue;
+    }
+    if (c == '"') inString = true;
+    if (text.compare(i, 3, "NaN") == 0) {
+      out += "null";
+      i += 2;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+json parseFile(const std::string& path, bool allowNaN = false) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError("cannot read " + path);
   std::ostringstream ss;
   ss << in.rdbuf();
   try {
-    return json::parse(ss.str());
+    return json::parse(allowNaN ? nanToNull(ss.str()) : ss.str());
   } catch (const json::exception& e) {
     throw InputError(path + ": not valid JSON: " + e.what());
   }
@@ -294,7 +321,7 @@ Vec3 verseCentroidToLps(const std::string axisCodes[3], const double coord[3], c
 }
 
 std::vector<TruthVertebra> readVerseCentroids(const std::string& path, const VoxelGrid& grid) {
-  const json j = parseFile(path);
+  const json j = parseFile(path, /*allowNaN=*/true);
   if (!j.is_array() || j.empty())
     bad(path, "a VerSe centroid file is a non-empty array whose first entry names the direction");
   const json* dir = j[0].is_object() ? find(j[0], "direction") : nullptr;
@@ -313,15 +340,25 @@ std::vector<TruthVertebra> readVerseCentroids(const std::string& path, const Vox
     if (!e.is_object()) bad(path, where + "must be an object");
     const json* l = find(e, "label");
     if (!l || !l->is_number_integer()) bad(path, where + "label must be an integer");
-    const auto name = labelFromVerseNumber(static_cast<int>(l->get<long long>()));
+    const long long verseNo = l->get<long long>();
+    if (verseNo == 27) continue;  // the coccyx: not a vertebra this project scores
+    const auto name = verseNo >= 1 && verseNo <= 28
+                          ? labelFromVerseNumber(static_cast<int>(verseNo))
+                          : std::nullopt;
     if (!name) bad(path, where + "label " + l->dump() + " is not a VerSe vertebra number");
     double c[3];
     const char* keys[3] = {"X", "Y", "Z"};
+    bool missing = false;
     for (int a = 0; a < 3; ++a) {
       const json* x = find(e, keys[a]);
       if (!x) bad(path, where + "lacks " + keys[a]);
+      if (x->is_null()) {
+        missing = true;  // NaN in the file: VerSe's own tools skip such centroids
+        continue;
+      }
       c[a] = number(*x, path, where + keys[a]);
     }
+    if (missing) continue;
     if (!seen.insert(*name).second) bad(path, where + "label " + *name + " appears twice");
     TruthVertebra v;
     v.label = *name;

@@ -132,3 +132,21 @@ TEST(Verse, DatasetLayoutJoinsCentroidsWithGradesBySubjectAndLevel) {
   EXPECT_NEAR(cases[0].vertebrae[0].centroidLps->z - cases[0].vertebrae[1].centroidLps->z, 12.0,
               1e-3);
 }
+
+TEST(Verse, SkipsNaNCentroidsAndTheCoccyxLikeVerseOwnTools) {
+  const auto d = freshDir("nan");
+  VoxelGrid g;
+  g.size[0] = g.size[1] = g.size[2] = 10;
+  std::ofstream(d / "c.json") << R"([{"direction":["L","P","S"]},{"label":20,"X":1,"Y":2,"Z":3},
+      {"label":21,"X":NaN,"Y":2,"Z":3},{"label":27,"X":1,"Y":2,"Z":1},{"label":"NaN-free"}])";
+  EXPECT_THROW(readVerseCentroids((d / "c.json").string(), g), InputError);  // string label
+  std::ofstream(d / "c.json", std::ios::trunc)
+      << R"([{"direction":["L","P","S"]},{"label":20,"X":1,"Y":2,"Z":3},
+      {"label":21,"X":NaN,"Y":2,"Z":3},{"label":27,"X":1,"Y":2,"Z":1}])";
+  const auto vs = readVerseCentroids((d / "c.json").string(), g);
+  ASSERT_EQ(vs.size(), 1u);
+  EXPECT_EQ(vs[0].label, "L1");
+  std::ofstream(d / "c.json", std::ios::trunc)
+      << R"([{"direction":["L","P","S"]},{"label":4294967316,"X":1,"Y":2,"Z":3}])";
+  EXPECT_THROW(readVerseCentroids((d / "c.json").string(), g), InputError);
+}
