@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -89,6 +90,37 @@ void convertPixels(const char* raw, size_t n, unsigned bitsStored, unsigned bits
   }
 }
 
+// Converts n stored pixels of format pf to HU.
+void convertAny(const gdcm::PixelFormat& pf, const char* raw, size_t n, double slope,
+                double intercept, int16_t* dst, const std::string& path) {
+  const unsigned bs = pf.GetBitsStored(), ba = pf.GetBitsAllocated();
+  switch (pf.GetScalarType()) {
+    case gdcm::PixelFormat::UINT8:
+      convertPixels<uint8_t>(raw, n, bs, ba, slope, intercept, dst);
+      break;
+    case gdcm::PixelFormat::INT8:
+      convertPixels<int8_t>(raw, n, bs, ba, slope, intercept, dst);
+      break;
+    case gdcm::PixelFormat::UINT12:
+    case gdcm::PixelFormat::UINT16:
+      convertPixels<uint16_t>(raw, n, bs, ba, slope, intercept, dst);
+      break;
+    case gdcm::PixelFormat::INT12:
+    case gdcm::PixelFormat::INT16:
+      convertPixels<int16_t>(raw, n, bs, ba, slope, intercept, dst);
+      break;
+    case gdcm::PixelFormat::UINT32:
+      convertPixels<uint32_t>(raw, n, bs, ba, slope, intercept, dst);
+      break;
+    case gdcm::PixelFormat::INT32:
+      convertPixels<int32_t>(raw, n, bs, ba, slope, intercept, dst);
+      break;
+    default:
+      throw InputError("unsupported DICOM pixel type (" + std::string(pf.GetScalarTypeAsString()) +
+                       "): " + path);
+  }
+}
+
 // Reads one single-frame slice into dst (cols*rows HU values).
 void readSliceInto(const std::string& path, int64_t cols, int64_t rows, int16_t* dst) {
   gdcm::ImageReader reader;
@@ -122,31 +154,39 @@ void readSliceInto(const std::string& path, int64_t cols, int64_t rows, int16_t*
   const double intercept = dsValue(ds, 0x0028, 0x1052, 0.0);
   double slope = dsValue(ds, 0x0028, 0x1053, 1.0);
   if (slope == 0.0) slope = 1.0;
-  const unsigned bs = pf.GetBitsStored(), ba = pf.GetBitsAllocated();
-  switch (pf.GetScalarType()) {
-    case gdcm::PixelFormat::UINT8:
-      convertPixels<uint8_t>(raw, n, bs, ba, slope, intercept, dst);
-      break;
-    case gdcm::PixelFormat::INT8:
-      convertPixels<int8_t>(raw, n, bs, ba, slope, intercept, dst);
-      break;
-    case gdcm::PixelFormat::UINT12:
-    case gdcm::PixelFormat::UINT16:
-      convertPixels<uint16_t>(raw, n, bs, ba, slope, intercept, dst);
-      break;
-    case gdcm::PixelFormat::INT12:
-    case gdcm::PixelFormat::INT16:
-      convertPixels<int16_t>(raw, n, bs, ba, slope, intercept, dst);
-      break;
-    case gdcm::PixelFormat::UINT32:
-      convertPixels<uint32_t>(raw, n, bs, ba, slope, intercept, dst);
-      break;
-    case gdcm::PixelFormat::INT32:
-      convertPixels<int32_t>(raw, n, bs, ba, slope, intercept, dst);
-      break;
-    default:
-      throw InputError("unsupported DICOM pixel type (" + std::string(pf.GetScalarTypeAsString()) +
-                       "): " + path);
+  convertAny(pf, raw, n, slope, intercept, dst, path);
+}
+
+// Reads the listed frames of a multi-frame file: (frame index, destination, slope, intercept).
+struct FrameTarget {
+  int64_t frame;
+  int16_t* dst;
+  double slope;
+  double intercept;
+};
+void readFramesInto(const std::string& path, int64_t cols, int64_t rows,
+                    const std::vector<FrameTarget>& targets) {
+  gdcm::ImageReader reader;
+  reader.SetFileName(path.c_str());
+  if (!reader.Read())
+    throw InputError("cannot read DICOM pixel data (truncated or corrupt): " + path);
+  const gdcm::Image& image = reader.GetImage();
+  const unsigned* dims = image.GetDimensions();
+  const int64_t frames = image.GetNumberOfDimensions() > 2 ? dims[2] : 1;
+  if (static_cast<int64_t>(dims[0]) != cols || static_cast<int64_t>(dims[1]) != rows)
+    throw InputError("frame size differs from its header: " + path);
+  const gdcm::PixelFormat pf = image.GetPixelFormat();
+  if (pf.GetSamplesPerPixel() != 1) throw InputError("colour DICOM image, not CT: " + path);
+  const size_t n = static_cast<size_t>(cols * rows);
+  const size_t frameBytes = n * pf.GetPixelSize();
+  std::vector<char> raw(image.GetBufferLength());
+  if (raw.size() < frameBytes * static_cast<size_t>(frames) || !image.GetBuffer(raw.data()))
+    throw InputError("cannot decode multi-frame DICOM pixel data (truncated or corrupt): " + path);
+  for (const auto& t : targets) {
+    if (t.frame < 0 || t.frame >= frames)
+      throw InputError("frame " + std::to_string(t.frame) + " missing from " + path);
+    convertAny(pf, raw.data() + static_cast<size_t>(t.frame) * frameBytes, n, t.slope, t.intercept,
+               t.dst, path);
   }
 }
 
@@ -158,20 +198,50 @@ std::vector<int16_t> readSlices(const std::vector<DicomSlice>& slices, int64_t c
   std::mutex errorMutex;
   std::string error;
   bool failed = false;
+  // Work units: a single-frame file, or all wanted frames of one multi-frame file.
+  std::vector<std::vector<size_t>> units;
+  std::map<std::string, size_t> unitOfFile;
+  for (size_t k = 0; k < slices.size(); ++k) {
+    if (slices[k].frame < 0) {
+      units.push_back({k});
+      continue;
+    }
+    auto it = unitOfFile.find(slices[k].path);
+    if (it == unitOfFile.end()) {
+      it = unitOfFile.emplace(slices[k].path, units.size()).first;
+      units.emplace_back();
+    }
+    units[it->second].push_back(k);
+  }
+  auto readUnit = [&](const std::vector<size_t>& unit) {
+    const DicomSlice& first = slices[unit.front()];
+    if (first.frame < 0) {
+      readSliceInto(first.path, cols, rows, buffer.data() + unit.front() * sliceVoxels);
+      return;
+    }
+    std::vector<FrameTarget> targets;
+    for (size_t k : unit) {
+      double slope = slices[k].rescaleSlope.value_or(1.0);
+      if (slope == 0.0) slope = 1.0;
+      targets.push_back({slices[k].frame, buffer.data() + k * sliceVoxels, slope,
+                         slices[k].rescaleIntercept.value_or(0.0)});
+    }
+    readFramesInto(first.path, cols, rows, targets);
+  };
   auto work = [&] {
-    for (size_t k = next++; k < slices.size(); k = next++) {
+    for (size_t u = next++; u < units.size(); u = next++) {
       try {
-        readSliceInto(slices[k].path, cols, rows, buffer.data() + k * sliceVoxels);
+        readUnit(units[u]);
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(errorMutex);
         if (!failed) error = e.what();
         failed = true;
-        next = slices.size();
+        next = units.size();
       }
     }
   };
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  const unsigned workers = std::min<unsigned>({hw, 8u, static_cast<unsigned>(slices.size())});
+  const unsigned workers = std::min<unsigned>({hw, 8u, static_cast<unsigned>(units.size())});
   std::vector<std::thread> pool;
   for (unsigned w = 1; w < workers; ++w) pool.emplace_back(work);
   work();
@@ -197,7 +267,9 @@ void fillInfo(const SeriesCandidate& c, LoadedStudy& s) {
   if (!f.kernel.empty()) info.convolutionKernel = f.kernel;
   if (!f.sopClassUid.empty()) info.sopClassUid = f.sopClassUid;
   for (const auto& sl : c.slices)
-    if (!sl.sopInstanceUid.empty()) info.sopInstanceUids.push_back(sl.sopInstanceUid);
+    if (!sl.sopInstanceUid.empty() &&
+        (info.sopInstanceUids.empty() || info.sopInstanceUids.back() != sl.sopInstanceUid))
+      info.sopInstanceUids.push_back(sl.sopInstanceUid);
   s.identity = c.identity;
 }
 
@@ -255,7 +327,7 @@ double obliquityDeg(const Vec3 axes[3]) {
 
 LoadedStudy readDicomSeries(const SeriesCandidate& c) {
   if (c.slices.empty()) throw InputError("empty DICOM series");
-  if (c.enhancedMultiframe) return readMultiframe(c);
+  if (c.enhancedMultiframe && c.slices.size() == 1) return readMultiframe(c);
   const SeriesFacts& f = c.facts;
   const std::string where = "DICOM series in " + c.slices.front().path;
   const int64_t cols = f.columns, rows = f.rows;

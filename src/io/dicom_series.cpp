@@ -135,6 +135,7 @@ bool obviouslyNotDicom(const std::string& name) {
 struct ScannedFile {
   enum Kind { kNotDicom, kUnreadable, kDicom } kind = kNotDicom;
   DicomSlice slice;
+  std::vector<DicomSlice> frames;  // one per frame of an enhanced multi-frame file
   SeriesFacts facts;
   PatientIdentity identity;
 };
@@ -224,6 +225,32 @@ ScannedFile scanFile(const std::string& path) {
   s.instanceNumber = getInt(ds, DCM_InstanceNumber);
   s.acquisitionNumber = f.acquisitionNumber;
   s.frames = std::max<int64_t>(1, getInt(ds, DCM_NumberOfFrames).value_or(1));
+  // Enhanced multi-frame: each frame's position and rescale from the functional groups.
+  DcmSequenceOfItems* perFrame = nullptr;
+  if (s.frames > 1 &&
+      ds->findAndGetSequence(DCM_PerFrameFunctionalGroupsSequence, perFrame).good() && perFrame &&
+      static_cast<int64_t>(perFrame->card()) == s.frames) {
+    DcmItem* shared = nullptr;
+    ds->findAndGetSequenceItem(DCM_SharedFunctionalGroupsSequence, shared, 0);
+    const auto topSlope = getDouble(ds, DCM_RescaleSlope);
+    const auto topIntercept = getDouble(ds, DCM_RescaleIntercept);
+    for (int64_t i = 0; i < s.frames; ++i) {
+      DcmItem* item = perFrame->getItem(static_cast<unsigned long>(i));
+      DicomSlice fr = s;
+      fr.frame = i;
+      fr.position = getVec3(item, DCM_ImagePositionPatient, 0, true);
+      if (!fr.position) fr.position = getVec3(shared, DCM_ImagePositionPatient, 0, true);
+      fr.rescaleSlope = getDouble(item, DCM_RescaleSlope, 0, true);
+      if (!fr.rescaleSlope) fr.rescaleSlope = getDouble(shared, DCM_RescaleSlope, 0, true);
+      if (!fr.rescaleSlope) fr.rescaleSlope = topSlope;
+      fr.rescaleIntercept = getDouble(item, DCM_RescaleIntercept, 0, true);
+      if (!fr.rescaleIntercept)
+        fr.rescaleIntercept = getDouble(shared, DCM_RescaleIntercept, 0, true);
+      if (!fr.rescaleIntercept) fr.rescaleIntercept = topIntercept;
+      fr.instanceNumber = i + 1;
+      out.frames.push_back(std::move(fr));
+    }
+  }
   return out;
 }
 
@@ -277,7 +304,10 @@ double median(std::vector<double> v) {
 void deriveGeometry(SeriesCandidate& c) {
   const SeriesFacts& f = c.facts;
   c.enhancedMultiframe =
-      c.slices.size() == 1 && (c.slices[0].frames > 1 || isEnhancedVolumeClass(f.sopClassUid));
+      !c.slices.empty() &&
+      std::all_of(c.slices.begin(), c.slices.end(),
+                  [&](const DicomSlice& s) { return s.path == c.slices.front().path; }) &&
+      (c.slices[0].frames > 1 || isEnhancedVolumeClass(f.sopClassUid));
   if (f.rowDirection && f.columnDirection) {
     const Vec3 n = f.rowDirection->cross(*f.columnDirection).normalized();
     if (n.norm() > 0.5) c.axialAngleDeg = std::acos(std::min(1.0, std::abs(n.z))) * 180.0 / kPi;
@@ -305,7 +335,8 @@ void deriveGeometry(SeriesCandidate& c) {
                        });
     }
   }
-  if (c.enhancedMultiframe) {
+  if (c.enhancedMultiframe && c.slices.size() == 1) {
+    // Frames without per-frame positions: read through ITK's GDCM (readMultiframe).
     c.sliceCount = c.slices[0].frames;
     const double step = f.sliceThicknessMm.value_or(0.0);
     if (step > 0) {
@@ -323,7 +354,8 @@ void dropDuplicateInstances(std::vector<SeriesCandidate>& series) {
     std::set<std::string> seen;
     std::vector<DicomSlice> keep;
     for (auto& s : c.slices)
-      if (s.sopInstanceUid.empty() || seen.insert(s.sopInstanceUid).second)
+      if (s.sopInstanceUid.empty() ||
+          seen.insert(s.sopInstanceUid + "#" + std::to_string(s.frame)).second)
         keep.push_back(std::move(s));
     c.slices = std::move(keep);
   }
@@ -512,7 +544,11 @@ Discovery discoverSeries(const std::string& input) {
       c.identity = f.identity;
       d.series.push_back(std::move(c));
     }
-    d.series[it->second].slices.push_back(std::move(f.slice));
+    auto& target = d.series[it->second].slices;
+    if (f.frames.empty())
+      target.push_back(std::move(f.slice));
+    else
+      for (auto& fr : f.frames) target.push_back(std::move(fr));
   }
   // Unreadable files: remember their paths (scanFile leaves the slice empty for them).
   d.unreadableDicom.clear();

@@ -24,6 +24,10 @@ struct DicomSlice {
   std::optional<int64_t> instanceNumber;
   std::optional<int64_t> acquisitionNumber;
   int64_t frames = 1;
+  // A frame of a multi-frame file: its index, and its rescale from the functional groups.
+  int64_t frame = -1;
+  std::optional<double> rescaleSlope;
+  std::optional<double> rescaleIntercept;
 };
 
 // Non-identifying facts of a series, from its first file.

@@ -93,6 +93,105 @@ std::vector<std::string> writeDicomSeries(const HuVolume& volume, const DicomSer
 
   const int64_t slices = g.size[2];
   const size_t sliceVoxels = static_cast<size_t>(g.size[0] * g.size[1]);
+  auto storedPixels = [&](int64_t k, Uint16* out) {
+    const int16_t* src = volume.data().data() + static_cast<size_t>(k) * sliceVoxels;
+    for (size_t i = 0; i < sliceVoxels; ++i) {
+      const int64_t stored = static_cast<int64_t>(src[i]) - static_cast<int64_t>(intercept);
+      out[i] = isSigned ? static_cast<Uint16>(
+                              static_cast<int16_t>(std::clamp<int64_t>(stored, -32768, 32767)))
+                        : static_cast<Uint16>(std::clamp<int64_t>(stored, 0, 65535));
+    }
+  };
+  auto positionOf = [&](int64_t k) {
+    return g.indexToLps({0.0, 0.0, static_cast<double>(k)}) +
+           col * (static_cast<double>(k) * g.spacing.z * std::tan(tiltRad));
+  };
+
+  if (o.enhancedMultiframe) {
+    if (!ct) throw UsageError("enhanced multi-frame output is written for CT only");
+    DcmFileFormat ff;
+    DcmDataset* d = ff.getDataset();
+    const std::pair<DcmTagKey, std::string> strings[] = {
+        {DCM_SpecificCharacterSet, "ISO_IR 100"},
+        {DCM_ImageType, "ORIGINAL\\PRIMARY\\AXIAL\\NONE"},
+        {DCM_SOPClassUID, UID_EnhancedCTImageStorage},
+        {DCM_SOPInstanceUID, newUid(SITE_INSTANCE_UID_ROOT)},
+        {DCM_StudyDate, date},
+        {DCM_StudyTime, time},
+        {DCM_ContentDate, date},
+        {DCM_ContentTime, time},
+        {DCM_AcquisitionDateTime, std::string(date) + time},
+        {DCM_AccessionNumber, ""},
+        {DCM_Modality, "CT"},
+        {DCM_Manufacturer, "spinescreen"},
+        {DCM_ReferringPhysicianName, ""},
+        {DCM_SeriesDescription, o.seriesDescription},
+        {DCM_PatientName, o.patientName},
+        {DCM_PatientID, o.patientId},
+        {DCM_PatientBirthDate, ""},
+        {DCM_PatientSex, o.patientSex.value_or("")},
+        {DCM_StudyInstanceUID, studyUid},
+        {DCM_SeriesInstanceUID, seriesUid},
+        {DCM_StudyID, "1"},
+        {DCM_SeriesNumber, std::to_string(o.seriesNumber)},
+        {DCM_InstanceNumber, "1"},
+        {DCM_FrameOfReferenceUID, frameUid},
+        {DCM_PositionReferenceIndicator, ""},
+        {DCM_PhotometricInterpretation, "MONOCHROME2"},
+        {DCM_NumberOfFrames, std::to_string(slices)},
+        {DCM_ContentQualification, "PRODUCT"},
+        {DCM_BurnedInAnnotation, "NO"},
+    };
+    for (const auto& [tag, value] : strings)
+      check(d->putAndInsertString(tag, value.c_str()), "header");
+    if (o.kvp) check(d->putAndInsertString(DCM_KVP, ds(*o.kvp).c_str()), "kvp");
+    if (o.contrastAgent)
+      check(d->putAndInsertString(DCM_ContrastBolusAgent, o.contrastAgent->c_str()), "contrast");
+    DcmItem* shared = nullptr;
+    check(d->findOrCreateSequenceItem(DCM_SharedFunctionalGroupsSequence, shared, 0), "groups");
+    DcmItem* item = nullptr;
+    check(shared->findOrCreateSequenceItem(DCM_PixelMeasuresSequence, item, 0), "groups");
+    check(item->putAndInsertString(DCM_PixelSpacing,
+                                   (ds(g.spacing.y) + "\\" + ds(g.spacing.x)).c_str()),
+          "spacing");
+    check(item->putAndInsertString(DCM_SliceThickness,
+                                   ds(o.sliceThicknessMm.value_or(g.spacing.z)).c_str()),
+          "thickness");
+    check(item->putAndInsertString(DCM_SpacingBetweenSlices, ds(g.spacing.z).c_str()), "spacing");
+    check(shared->findOrCreateSequenceItem(DCM_PlaneOrientationSequence, item, 0), "groups");
+    check(
+        item->putAndInsertString(DCM_ImageOrientationPatient, (ds3(row) + "\\" + ds3(col)).c_str()),
+        "orientation");
+    check(shared->findOrCreateSequenceItem(DCM_PixelValueTransformationSequence, item, 0),
+          "groups");
+    check(item->putAndInsertString(DCM_RescaleIntercept, ds(intercept).c_str()), "rescale");
+    check(item->putAndInsertString(DCM_RescaleSlope, "1"), "rescale");
+    check(item->putAndInsertString(DCM_RescaleType, "HU"), "rescale");
+    for (int64_t k = 0; k < slices; ++k) {
+      DcmItem* frame = nullptr;
+      check(d->findOrCreateSequenceItem(DCM_PerFrameFunctionalGroupsSequence, frame, -2), "groups");
+      check(frame->findOrCreateSequenceItem(DCM_PlanePositionSequence, item, 0), "groups");
+      check(item->putAndInsertString(DCM_ImagePositionPatient, ds3(positionOf(k)).c_str()),
+            "position");
+    }
+    check(d->putAndInsertUint16(DCM_SamplesPerPixel, 1), "pixel");
+    check(d->putAndInsertUint16(DCM_Rows, static_cast<Uint16>(g.size[1])), "pixel");
+    check(d->putAndInsertUint16(DCM_Columns, static_cast<Uint16>(g.size[0])), "pixel");
+    check(d->putAndInsertUint16(DCM_BitsAllocated, 16), "pixel");
+    check(d->putAndInsertUint16(DCM_BitsStored, 16), "pixel");
+    check(d->putAndInsertUint16(DCM_HighBit, 15), "pixel");
+    check(d->putAndInsertUint16(DCM_PixelRepresentation, isSigned ? 1 : 0), "pixel");
+    std::vector<Uint16> pixels(sliceVoxels * static_cast<size_t>(slices));
+    for (int64_t k = 0; k < slices; ++k)
+      storedPixels(k, pixels.data() + static_cast<size_t>(k) * sliceVoxels);
+    check(d->putAndInsertUint16Array(DCM_PixelData, pixels.data(),
+                                     static_cast<unsigned long>(pixels.size())),
+          "pixel data");
+    const std::string path = (fs::path(dir) / (o.filePrefix + ".dcm")).string();
+    check(ff.saveFile(OFFilename(path.c_str()), EXS_LittleEndianExplicit, EET_ExplicitLength),
+          path);
+    return {path};
+  }
   std::vector<std::string> paths(static_cast<size_t>(slices));
   std::atomic<int64_t> next{0};
   std::mutex errorMutex;

@@ -32,6 +32,9 @@ struct DicomSeriesWriteOptions {
   // Leave Study/Series/SOP Instance UIDs empty in the dataset (as some anonymisers do); the
   // file meta still carries the SOP instance UID.
   bool emptyUids = false;
+  // One Enhanced CT Image Storage file (<prefix>.dcm) holding every slice as a frame, with
+  // per-frame positions in the functional groups, instead of one file per slice.
+  bool enhancedMultiframe = false;
   std::string patientName = "PHANTOM^SYNTHETIC";
   std::string patientId = "PHANTOM";
   std::string filePrefix = "slice";

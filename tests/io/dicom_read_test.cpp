@@ -65,6 +65,31 @@ TEST(DicomRead, NegativeStoredValuesAndPatientOrientationSurvive) {
   EXPECT_EQ(s.volume.data(), v.data());
 }
 
+TEST(DicomRead, EnhancedMultiframeCtReadsAsOneVolume) {
+  TempDir dir;
+  HuVolume v = makePhantom({30, 26, 20}, {0.9, 0.9, 2.5}, {-12, -10, -50});
+  v.grid().direction.m[0][0] = -1;  // feet first: x and y reversed
+  v.grid().direction.m[1][1] = -1;
+  DicomSeriesWriteOptions o;
+  o.enhancedMultiframe = true;
+  o.filePrefix = "enhanced";
+  o.kvp = 100;
+  const auto files = writeDicomSeries(v, o, dir.path());
+  ASSERT_EQ(files.size(), 1u);
+  for (const std::string& input : {dir.path(), files.front()}) {
+    Discovery d = discoverSeries(input);
+    ASSERT_EQ(d.series.size(), 1u);
+    EXPECT_TRUE(d.series[0].enhancedMultiframe);
+    EXPECT_EQ(d.series[0].sliceCount, 20);
+    const LoadedStudy s = loadStudy(input);
+    EXPECT_TRUE(s.volume.grid().sameGeometryAs(v.grid(), 1e-3));
+    EXPECT_EQ(s.volume.data(), v.data());
+    EXPECT_EQ(s.info.sopClassUid, std::optional<std::string>("1.2.840.10008.5.1.4.1.1.2.1"));
+    EXPECT_EQ(s.info.sopInstanceUids.size(), 1u);
+    EXPECT_EQ(s.info.kvp, 100.0);
+  }
+}
+
 TEST(DicomRead, MetadataFillsStudyInfoAndIdentity) {
   TempDir dir;
   DicomSeriesWriteOptions o;
