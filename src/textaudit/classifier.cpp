@@ -340,6 +340,9 @@ const CueDef kCueDefs[] = {
     {"artefact*|artifact*|schmorl*|scheuermann*|limbus", Cue::kMimic},
     {"normal variant", Cue::kMimic},
     {"within normal limits", Cue::kMimic},
+    {"normal morphology|configuration|variation", Cue::kMimic},
+    {"normal thoracolumbar|thoracic|lumbar|spinal|vertebral morphology|configuration|variation",
+     Cue::kMimic},
 };
 
 struct CueHit {
@@ -694,6 +697,19 @@ Sentence prepare(const std::string& text) {
 
 bool isMentionOfOtherSite(const Sentence& s, const Term& term) {
   const auto& t = s.toks;
+  // Before: "rib fractures", "left femoral neck fracture", "sacral insufficiency fractures",
+  // "transverse process fractures of L2 to L4". A bone named right before the term is its site.
+  for (size_t k = term.begin; k > 0 && term.begin - k < 3; --k) {
+    const size_t j = k - 1;
+    if (s.clause[j] != s.clause[term.begin]) break;
+    if (isVertebralWord(t[j].text)) break;
+    if (isOtherSite(t, j)) return true;
+    if (t[j].text == "process" && j > 0 && isOtherSite(t, j - 1)) return true;
+    if (j > 0 && t[j].text == "neck" && t[j - 1].text == "femoral") return true;
+  }
+  // "neck of femur fracture"
+  if (term.begin >= 3 && t[term.begin - 1].text == "femur" && t[term.begin - 2].text == "of")
+    return true;
   // After: "fracture of the left 6th to 8th ribs"; a vertebral word there keeps it vertebral
   // ("fracture of the cervical, thoracic or lumbar spine").
   if (term.end < t.size() &&
@@ -706,17 +722,6 @@ bool isMentionOfOtherSite(const Sentence& s, const Term& term) {
     }
     if (other) return true;
   }
-  // Before: "rib fractures", "left femoral neck fracture", "sacral insufficiency fractures".
-  for (size_t k = term.begin; k > 0 && term.begin - k < 3; --k) {
-    const size_t j = k - 1;
-    if (s.clause[j] != s.clause[term.begin]) break;
-    if (isVertebralWord(t[j].text)) return false;
-    if (isOtherSite(t, j)) return true;
-    if (j > 0 && t[j].text == "neck" && t[j - 1].text == "femoral") return true;
-  }
-  // "neck of femur fracture"
-  if (term.begin >= 3 && t[term.begin - 1].text == "femur" && t[term.begin - 2].text == "of")
-    return true;
   return false;
 }
 
@@ -793,6 +798,12 @@ Modifiers modifiersOf(const Sentence& s, const Term& term) {
       case Cue::kCurrent: {
         const int v = c.cue == Cue::kHistory ? 1 : -1;
         if (before || inside) {
+          // "Known metastatic disease with pathological fracture": the adjective belongs to
+          // another noun phrase.
+          bool blocked = false;
+          for (size_t k = c.end; before && k < term.begin; ++k)
+            if (anyOf(s.toks[k].text, {"with|without|causing|due|secondary"})) blocked = true;
+          if (blocked) break;
           const int d = inside ? 0 : static_cast<int>(term.begin - c.end);
           if (d <= 8 && (bestPre < 0 || d <= bestPre)) {
             bestPre = d;

@@ -121,6 +121,7 @@ TEST(TextClassifier, OtherBonesDoNotCount) {
   EXPECT_EQ(statusOf("Bilateral sacral insufficiency fractures."), FractureStatus::kNone);
   EXPECT_EQ(statusOf("No acute rib fracture."), FractureStatus::kNone);
   EXPECT_EQ(statusOf("Distal radius fracture."), FractureStatus::kNone);
+  EXPECT_EQ(statusOf("Transverse process fractures of L2 to L4."), FractureStatus::kNone);
 }
 
 TEST(TextClassifier, SpineListedWithOtherRegionsStillCounts) {
@@ -166,6 +167,8 @@ TEST(TextClassifier, ReadsShorthand) {
 TEST(TextClassifier, MimicsOfFractureAreNotFractures) {
   EXPECT_EQ(statusOf("Schmorl's nodes at L2 and L3."), FractureStatus::kNone);
   EXPECT_EQ(statusOf("Mild physiological wedging of T11 and T12."), FractureStatus::kNegated);
+  EXPECT_EQ(statusOf("Mild wedging at T12, in keeping with normal thoracolumbar morphology."),
+            FractureStatus::kNegated);
   EXPECT_EQ(statusOf("Degenerative change in the lumbar spine."), FractureStatus::kNone);
 }
 
