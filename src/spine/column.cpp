@@ -210,7 +210,7 @@ ColumnTrack trackColumn(const HuVolume& work) {
       if (!ck.empty()) bests.push_back(ck.front().score);
     if (!bests.empty()) {
       std::sort(bests.begin(), bests.end());
-      tau = std::clamp(0.45 * bests[bests.size() * 3 / 4], 60.0, 200.0);
+      tau = std::clamp(0.3 * bests[bests.size() * 3 / 4], 40.0, 150.0);
     }
   }
   const double movePerMm = 15.0;   // cost per mm of in-plane shift between slices
