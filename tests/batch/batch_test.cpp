@@ -478,3 +478,28 @@ TEST(Batch, SecondBatchOnTheSameOutputFolderIsRefused) {
   EXPECT_THROW(batch::runBatch(c, o, log2), UsageError);
   first.join();
 }
+
+TEST(BatchCli, PassesAnalyzeOptionsThroughAndRejectsABadConfigBeforeRunning) {
+  const auto d = freshDir("cli_passthrough");
+  FakeAnalyzer fake(d);
+  fs::create_directories(d / "in");
+  writeText(d / "in" / "s1.nii.gz", "x");
+  writeText(d / "good.json", "{}");
+  writeText(d / "bad.json", "{\"density\": ");
+  const std::string base = "batch " + shellQuote((d / "in").string()) + " -o " +
+                           shellQuote((d / "out").string()) + " --analyze-program " +
+                           shellQuote(fake.script.string());
+  const auto bad = runSpinescreen(base + " --config " + shellQuote((d / "bad.json").string()));
+  EXPECT_EQ(bad.exitCode, 2) << bad.output;
+  EXPECT_TRUE(fake.runs().empty());
+  const auto ok = runSpinescreen(base + " --config " + shellQuote((d / "good.json").string()) +
+                                 " --dicom-out --fhir-out --save-masks");
+  EXPECT_EQ(ok.exitCode, 0) << ok.output;
+  const auto runs = fake.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_NE(runs[0].find("--config " + (d / "good.json").string()), std::string::npos) << runs[0];
+  EXPECT_NE(runs[0].find("--dicom-out"), std::string::npos);
+  EXPECT_NE(runs[0].find("--fhir-out"), std::string::npos);
+  EXPECT_NE(runs[0].find("--save-masks"), std::string::npos);
+  EXPECT_EQ(runs[0].find("--vertebrae-mask"), std::string::npos);
+}
