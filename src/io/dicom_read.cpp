@@ -423,6 +423,7 @@ LoadedStudy readDicomSeries(const SeriesCandidate& c) {
   if (!uniform) {
     // Linear interpolation along the stack onto positions 0, step, 2*step, ...
     outSlices = static_cast<size_t>(std::floor((t.back() - t.front()) / step + 1e-6)) + 1;
+    checkPlausibleSize({cols, rows, static_cast<int64_t>(outSlices)}, where);
     std::vector<int16_t> regular(sliceVoxels * outSlices);
     size_t seg = 0;
     for (size_t k = 0; k < outSlices; ++k) {

@@ -241,6 +241,9 @@ TEST_F(BadInput, TwoSeriesInOneFolderPicksTheThinAxialCt) {
   EXPECT_TRUE(code == 0 || code == 4) << run_.output;
   ASSERT_TRUE(report_.is_object()) << run_.output;
   EXPECT_EQ(report_["input"]["series_description"], "thin");
+  // The writer's patient name and ID stay out of the report and the log.
+  EXPECT_EQ(report_.dump().find("PHANTOM"), std::string::npos);
+  EXPECT_EQ(run_.output.find("PHANTOM"), std::string::npos) << run_.output;
   EXPECT_EQ(report_["input"]["size_voxels"], nlohmann::json::array({32, 32, 30}));
   const auto list = runSpinescreen("analyze --list-series " + shellQuote(in().string()));
   EXPECT_EQ(list.exitCode, 0);
