@@ -67,8 +67,8 @@ FloatImage signedDistance(const LabelImage& mask) {
 }
 
 // Where the posterior part of the body (the basivertebral vein's entry) begins, as a
-// coordinate along the anterior axis: the posterior quarter of the measured depth.
-std::optional<double> posteriorLimit(const Vertebra& v) {
+// coordinate along the anterior axis: the posterior third of the measured depth by default.
+std::optional<double> posteriorLimit(const Vertebra& v, double posteriorFraction) {
   if (!v.axisAnterior || v.heightSegmentsLps.size() != 3) return std::nullopt;
   const Vec3 a = v.axisAnterior->normalized();
   const double a15 = v.heightSegmentsLps[0].first.dot(a);
@@ -76,7 +76,7 @@ std::optional<double> posteriorLimit(const Vertebra& v) {
   const double depth = (a15 - a85) / 0.70;
   if (depth <= 0) return std::nullopt;
   const double posteriorWall = a85 - 0.15 * depth;
-  return posteriorWall + 0.25 * depth;
+  return posteriorWall + posteriorFraction * depth;
 }
 
 }  // namespace
@@ -91,7 +91,7 @@ void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const Densit
     const FloatImage dist = signedDistance(c.mask);
     const Grid& cg = c.mask.grid();
     const double halfVoxel = 0.5 * std::min({cg.spacing.x, cg.spacing.y, cg.spacing.z});
-    const auto postLimit = posteriorLimit(v);
+    const auto postLimit = posteriorLimit(v, config.posteriorExcludedFraction);
     const Vec3 ant = v.axisAnterior ? v.axisAnterior->normalized() : Vec3{};
     const double voxelMl = cg.spacing.x * cg.spacing.y * cg.spacing.z / 1000.0;
     const size_t minVoxels = std::max<size_t>(8, static_cast<size_t>(0.3 / voxelMl));
@@ -102,7 +102,9 @@ void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const Densit
       for (int64_t k = 0; k < cg.size[2]; ++k)
         for (int64_t j = 0; j < cg.size[1]; ++j)
           for (int64_t i = 0; i < cg.size[0]; ++i) {
-            if (!c.mask.at(i, j, k) || dist.at(i, j, k) > -(depth - halfVoxel)) continue;
+            if (!c.mask.at(i, j, k) ||
+                dist.at(i, j, k) > -(depth - config.surfaceOffsetVoxels * 2 * halfVoxel))
+              continue;
             const Vec3 p = cg.indexToLps({double(i), double(j), double(k)});
             if (postLimit && p.dot(ant) < *postLimit) continue;
             double value;
@@ -127,7 +129,10 @@ void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const Densit
       v.notes.push_back("trabecular HU not measured: body interior too small");
       continue;
     }
-    // Cement and dense sclerosis out; then focal outliers beyond 3 robust SDs.
+    // Cement out. Then a focal bright lesion (a bone island's partial-volume rim, a small
+    // sclerotic focus): voxels beyond `outlierRobustSd` robust SDs above the median, left out
+    // only while they are a small part of the ROI; more than that is the bone itself. Low
+    // values are kept (fatty marrow is real); the basivertebral vein is left out by position.
     std::vector<double> kept;
     for (double x : hu)
       if (x <= config.cementMinHu) kept.push_back(x);
@@ -141,7 +146,11 @@ void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const Densit
     const double sd = std::max(1.0, 1.4826 * median(dev));
     std::vector<double> roi;
     for (double x : kept)
-      if (std::abs(x - med) <= 3.0 * sd) roi.push_back(x);
+      if (x - med <= config.outlierRobustSd * sd) roi.push_back(x);
+    if (kept.size() - roi.size() > config.maxFocalOutlierFraction * kept.size()) {
+      roi = kept;
+      v.notes.push_back("trabecular interior heterogeneous: bright voxels kept in the mean");
+    }
     double sum = 0.0;
     for (double x : roi) sum += x;
     v.trabecularHu = sum / roi.size();

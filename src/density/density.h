@@ -18,6 +18,16 @@ struct DensityConfig {
   double lowMaxHu = 160.0;
   // Voxels above this are cement or dense sclerosis, not trabecular bone.
   double cementMinHu = 600.0;
+  // The posterior part of the body (the basivertebral vein's entry) left out of the ROI, as
+  // a fraction of the body's depth.
+  double posteriorExcludedFraction = 1.0 / 3.0;
+  // Bright focal outliers beyond this many robust standard deviations (1.4826 MAD) above
+  // the median are left out while they are at most this fraction of the ROI.
+  double outlierRobustSd = 3.0;
+  double maxFocalOutlierFraction = 0.05;
+  // Where the body surface lies relative to the centres of its outermost voxels, in voxels
+  // (the distance map measures from those centres).
+  double surfaceOffsetVoxels = 0.5;
 };
 
 // Fills trabecularHu of every measurable vertebra.

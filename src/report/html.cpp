@@ -162,7 +162,7 @@ std::string renderHtml(const Report& r, const std::vector<uint8_t>& png) {
     << "&minus; min(H<sub>a</sub>, H<sub>m</sub>) / max(H<sub>p</sub>, mean H<sub>p</sub> of "
     << "unfractured neighbours); Genant grade 1 at 20&ndash;25%, 2 at 25&ndash;40%, 3 above "
     << "40%. Trabecular HU: mean over the body interior at least 5 mm from its surface, "
-    << "posterior quarter and outliers excluded.</p>\n";
+    << "posterior third, cement and small bright foci excluded.</p>\n";
 
   h << "<h2>Input</h2>\n<ul>";
   const StudyInfo& in = r.input;

@@ -311,7 +311,7 @@ RgbImage renderSagittal(const HuVolume& volume, const SpineModel& model,
   }
 
   // Density ROI: the body core used for trabecular HU (5 mm inside, anterior of the
-  // posterior quarter), drawn as a box on the density level.
+  // posterior third), drawn as a box on the density level.
   std::string roiText = "DENSITY ROI: NONE";
   if (patient.densityLevel) {
     for (const auto& v : model.vertebrae) {
@@ -323,7 +323,7 @@ RgbImage renderSagittal(const HuVolume& volume, const SpineModel& model,
       const double depthPx = (p.first - a.first) / 0.70;
       const double antWall = a.first - 0.15 * depthPx, postWall = p.first + 0.15 * depthPx;
       const double inset = 5.0 / rf.pixelMm;
-      const double x0 = antWall + inset, x1 = postWall - 0.25 * depthPx;
+      const double x0 = antWall + inset, x1 = postWall - depthPx / 3.0;
       const double yTop = std::min(mTop.second, mBot.second) + inset;
       const double yBot = std::max(mTop.second, mBot.second) - inset;
       if (x1 > x0 && yBot > yTop) {

@@ -83,12 +83,31 @@ TEST(Density, MeanOfTheInteriorLeavesTheCortexOut) {
 TEST(Density, ExcludesABasivertebralVeinLikeDarkSpot) {
   BodySpec b;
   Phantom p = makePhantom(b, 150.0);
-  // 6 mm radius at 11 mm in front of the posterior wall, mid-height: left in, it would pull
-  // the mean down by about 10 HU.
-  paintSphere(p.ct, b.centre + b.ant * (-b.depthMm / 2 + 11.0), 6.0, -50);
+  // 5 mm radius at 6 mm in front of the posterior wall, mid-height: left in, it would pull
+  // the mean down by about 6 HU.
+  paintSphere(p.ct, b.centre + b.ant * (-b.depthMm / 2 + 6.0), 5.0, -40);
   measure(p);
   ASSERT_TRUE(p.model.vertebrae[0].trabecularHu);
-  EXPECT_NEAR(*p.model.vertebrae[0].trabecularHu, 150.0, 3.0);
+  EXPECT_NEAR(*p.model.vertebrae[0].trabecularHu, 150.0, 2.0);
+}
+
+TEST(Density, ExcludesASmallBoneIsland) {
+  BodySpec b;
+  Phantom p = makePhantom(b, 120.0);
+  paintSphere(p.ct, b.centre + b.ant * 4.0, 2.5, 450);
+  measure(p);
+  ASSERT_TRUE(p.model.vertebrae[0].trabecularHu);
+  EXPECT_NEAR(*p.model.vertebrae[0].trabecularHu, 120.0, 3.0);
+}
+
+TEST(Density, KeepsLowMarrowValues) {
+  // Fatty marrow (about 0 HU) over a large part of the body is bone density, not an outlier.
+  BodySpec b;
+  Phantom p = makePhantom(b, 100.0);
+  paintSphere(p.ct, b.centre + b.ant * 4.0, 7.0, 0);
+  measure(p);
+  ASSERT_TRUE(p.model.vertebrae[0].trabecularHu);
+  EXPECT_LT(*p.model.vertebrae[0].trabecularHu, 90.0);
 }
 
 TEST(Density, ExcludesCement) {

@@ -1,0 +1,311 @@
+// Whole-program tests of `analyze --vertebrae-mask`: a small CT written here with its label
+// map in both conventions, the mask errors, and the real development CT with its peer report.
+#include <gtest/gtest.h>
+#include <itkBinaryBallStructuringElement.h>
+#include <itkBinaryErodeImageFilter.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "core/itk_bridge.h"
+#include "io/nifti.h"
+#include "morphometry/synthetic_body.h"
+#include "support/run.h"
+#include "support/schema.h"
+
+using namespace spinescreen;
+using namespace spinescreen::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path freshDir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("spinescreen_mask_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// VerSe numbers of the vertebrae in the phantom, cranial to caudal; the first is cut by the
+// top of the field of view.
+const int kVerse[] = {18, 19, 20, 21};  // T11, T12, L1, L2
+
+// A CT of four vertebrae (body plus a bony ring round the canal and a spinous process), L1
+// wedge-fractured, and its whole-vertebra label map in VerSe numbering.
+struct Phantom {
+  HuVolume ct;
+  LabelImage verse;
+};
+
+Phantom makePhantom() {
+  Grid g;
+  g.size = {70, 90, 120};
+  g.spacing = {1.0, 1.0, 1.0};
+  g.origin = {-35.0, -40.0, -70.0};
+  Phantom p{HuVolume(g, 40), LabelImage(g, 0)};
+  for (int64_t k = 0; k < g.size[2]; ++k)
+    for (int64_t j = 0; j < g.size[1]; ++j)
+      for (int64_t i = 0; i < g.size[0]; ++i) {
+        const Vec3 w = g.indexToLps({double(i), double(j), double(k)});
+        if (std::abs(w.x) > 30) p.ct.at(i, j, k) = -1000;  // air beside the patient
+      }
+  for (int n = 0; n < 4; ++n) {
+    BodySpec b;
+    b.centre = {0.1, -8.0, 50.0 - 32.0 * n + 0.1};
+    if (kVerse[n] == 20) {
+      b.ha = 15.0;
+      b.hm = 20.0;
+    }
+    paintBody(b, p.verse, kVerse[n], &p.ct, 350);
+    // Ring round the canal behind the body, and a spinous process.
+    const Vec3 canal = b.centre + Vec3{0, b.depthMm / 2 + 8.0, 0};
+    for (int64_t k = 0; k < g.size[2]; ++k)
+      for (int64_t j = 0; j < g.size[1]; ++j)
+        for (int64_t i = 0; i < g.size[0]; ++i) {
+          const Vec3 d = g.indexToLps({double(i), double(j), double(k)}) - canal;
+          if (std::abs(d.z) > 7.0) continue;
+          const double r = std::hypot(d.x, d.y);
+          const bool ring = r >= 7.0 && r <= 12.0;
+          const bool spinous = std::abs(d.x) < 3.0 && d.y > 11.0 && d.y < 28.0;
+          if ((ring || spinous) && p.verse.at(i, j, k) == 0) {
+            p.verse.at(i, j, k) = static_cast<uint8_t>(kVerse[n]);
+            p.ct.at(i, j, k) = 500;
+          }
+        }
+  }
+  return p;
+}
+
+LabelImage toTotalSegmentator(const LabelImage& verse) {
+  LabelImage ts = verse;
+  for (auto& v : ts.data())
+    if (v) v = static_cast<uint8_t>(v == 26 ? 26 : 51 - v);
+  return ts;
+}
+
+struct Files {
+  fs::path dir, ct, verse, ts;
+};
+
+const Files& phantomFiles() {
+  static Files f = [] {
+    Files out;
+    out.dir = freshDir("phantom");
+    const Phantom p = makePhantom();
+    out.ct = out.dir / "ct.nii.gz";
+    out.verse = out.dir / "verse.nii.gz";
+    out.ts = out.dir / "ts.nii.gz";
+    io::writeNifti(p.ct, out.ct.string());
+    io::writeNifti(p.verse, out.verse.string());
+    io::writeNifti(toTotalSegmentator(p.verse), out.ts.string());
+    return out;
+  }();
+  return f;
+}
+
+struct Analysed {
+  RunResult run;
+  nlohmann::json report;
+};
+
+Analysed analyze(const std::string& ct, const std::string& args, const std::string& outName) {
+  const fs::path out = freshDir(outName);
+  Analysed a;
+  a.run =
+      runSpinescreen("analyze " + shellQuote(ct) + " " + args + " -o " + shellQuote(out.string()));
+  if (fs::exists(out / "report.json")) a.report = readJsonFile((out / "report.json").string());
+  return a;
+}
+
+std::map<std::string, nlohmann::json> byLabel(const nlohmann::json& report) {
+  std::map<std::string, nlohmann::json> m;
+  for (const auto& v : report["vertebrae"]) m[v["label"].get<std::string>()] = v;
+  return m;
+}
+
+}  // namespace
+
+TEST(MaskRoute, BothConventionsGiveTheSameGrades) {
+  const Files& f = phantomFiles();
+  const auto ts = analyze(
+      f.ct.string(),
+      "--vertebrae-mask " + shellQuote(f.ts.string()) + " --mask-convention totalsegmentator",
+      "ts");
+  const auto vs =
+      analyze(f.ct.string(), "--vertebrae-mask " + shellQuote(f.verse.string()), "verse");
+  ASSERT_EQ(ts.run.exitCode, 0) << ts.run.output;
+  ASSERT_EQ(vs.run.exitCode, 0) << vs.run.output;
+  EXPECT_EQ(reportViolations(ts.report), "");
+  EXPECT_EQ(ts.report["vertebrae_source"], "mask:totalsegmentator");
+  EXPECT_EQ(vs.report["vertebrae_source"], "mask:verse");
+  // auto says what it chose.
+  EXPECT_NE(vs.report["warnings"].dump().find("recognised as verse"), std::string::npos);
+
+  const auto a = byLabel(ts.report), b = byLabel(vs.report);
+  ASSERT_EQ(a.size(), 4u);
+  ASSERT_EQ(b.size(), 4u);
+  for (const auto& [label, v] : a) {
+    ASSERT_TRUE(b.count(label)) << label;
+    EXPECT_EQ(v["genant_grade"], b.at(label)["genant_grade"]) << label;
+    EXPECT_EQ(v["heights_mm"], b.at(label)["heights_mm"]) << label;
+  }
+  // T11 is cut by the top of the volume; L1 is the wedge fracture.
+  EXPECT_EQ(a.at("T11")["measurable"], false);
+  EXPECT_EQ(a.at("T11")["not_measurable_reason"], "cut by the field of view");
+  EXPECT_GE(a.at("L1")["genant_grade"].get<int>(), 2);
+  EXPECT_EQ(a.at("L1")["morphology"], "wedge");
+  EXPECT_EQ(a.at("T12")["genant_grade"], 0);
+  EXPECT_EQ(a.at("L2")["genant_grade"], 0);
+  EXPECT_NEAR(a.at("L1")["heights_mm"]["anterior"].get<double>(), 15.0, 1.0);
+  EXPECT_NEAR(a.at("L2")["heights_mm"]["posterior"].get<double>(), 26.0, 1.0);
+  EXPECT_EQ(ts.report["patient"]["fractured_levels"], nlohmann::json::array({"L1"}));
+  // The body was cut from the posterior elements: its density is the body's 350 HU, not
+  // mixed with the 500 HU ring.
+  EXPECT_NEAR(a.at("L2")["trabecular_hu"].get<double>(), 350.0, 5.0);
+  // Picture and page.
+  EXPECT_EQ(ts.report["outputs"]["png"], "sagittal.png");
+  EXPECT_EQ(ts.report["outputs"]["html"], "report.html");
+  EXPECT_TRUE(fs::exists(fs::temp_directory_path() / "spinescreen_mask_ts" / "sagittal.png"));
+}
+
+TEST(MaskRoute, ResamplesAMaskOnAnotherGridInTheSameSpace) {
+  const Files& f = phantomFiles();
+  const Phantom p = makePhantom();
+  // The label map on a 2 mm grid covering the same space (nearest neighbour from 1 mm).
+  Grid g = p.verse.grid();
+  g.size = {35, 45, 60};
+  g.spacing = {2.0, 2.0, 2.0};
+  g.origin = g.origin + Vec3{0.5, 0.5, 0.5};
+  LabelImage coarse(g, 0);
+  for (int64_t k = 0; k < g.size[2]; ++k)
+    for (int64_t j = 0; j < g.size[1]; ++j)
+      for (int64_t i = 0; i < g.size[0]; ++i) {
+        const Vec3 idx = p.verse.grid().lpsToIndex(g.indexToLps({double(i), double(j), double(k)}));
+        coarse.at(i, j, k) =
+            p.verse.valueOr(std::llround(idx.x), std::llround(idx.y), std::llround(idx.z), 0);
+      }
+  const fs::path path = f.dir / "coarse.nii.gz";
+  io::writeNifti(coarse, path.string());
+  const auto r = analyze(f.ct.string(), "--vertebrae-mask " + shellQuote(path.string()), "coarse");
+  ASSERT_EQ(r.run.exitCode, 0) << r.run.output;
+  EXPECT_NE(r.report["warnings"].dump().find("resampled"), std::string::npos);
+  const auto v = byLabel(r.report);
+  EXPECT_GE(v.at("L1")["genant_grade"].get<int>(), 2);
+  EXPECT_EQ(v.at("L2")["genant_grade"], 0);
+}
+
+TEST(MaskRoute, RejectsValuesOutsideTheConvention) {
+  const Files& f = phantomFiles();
+  Phantom p = makePhantom();
+  p.verse.at(35, 45, 60) = 27;  // not a VerSe vertebra
+  const fs::path path = f.dir / "bad_values.nii.gz";
+  io::writeNifti(p.verse, path.string());
+  const auto r = analyze(
+      f.ct.string(), "--vertebrae-mask " + shellQuote(path.string()) + " --mask-convention verse",
+      "badvalues");
+  EXPECT_EQ(r.run.exitCode, 3) << r.run.output;
+  EXPECT_EQ(r.report["status"], "failed");
+  EXPECT_NE(r.report["status_reason"].get<std::string>().find("27"), std::string::npos);
+}
+
+TEST(MaskRoute, RejectsAMaskInAnotherPhysicalSpace) {
+  const Files& f = phantomFiles();
+  Phantom p = makePhantom();
+  p.verse.grid().origin = p.verse.grid().origin + Vec3{0, 0, 400};
+  const fs::path path = f.dir / "elsewhere.nii.gz";
+  io::writeNifti(p.verse, path.string());
+  const auto r =
+      analyze(f.ct.string(), "--vertebrae-mask " + shellQuote(path.string()), "elsewhere");
+  EXPECT_EQ(r.run.exitCode, 3) << r.run.output;
+  EXPECT_NE(r.report["status_reason"].get<std::string>().find("physical space"), std::string::npos);
+}
+
+TEST(MaskRoute, RejectsAnEmptyMask) {
+  const Files& f = phantomFiles();
+  Phantom p = makePhantom();
+  std::fill(p.verse.data().begin(), p.verse.data().end(), 0);
+  const fs::path path = f.dir / "empty.nii.gz";
+  io::writeNifti(p.verse, path.string());
+  const auto r = analyze(f.ct.string(), "--vertebrae-mask " + shellQuote(path.string()), "empty");
+  EXPECT_EQ(r.run.exitCode, 3) << r.run.output;
+  EXPECT_NE(r.report["status_reason"].get<std::string>().find("no labels"), std::string::npos);
+}
+
+TEST(MaskRoute, RejectsAnUnknownConventionAndAMissingMask) {
+  const Files& f = phantomFiles();
+  EXPECT_EQ(
+      analyze(f.ct.string(),
+              "--vertebrae-mask " + shellQuote(f.verse.string()) + " --mask-convention nnunet",
+              "badconv")
+          .run.exitCode,
+      2);
+  EXPECT_EQ(analyze(f.ct.string(), "--vertebrae-mask /no/such/mask.nii.gz", "nomask").run.exitCode,
+            2);
+}
+
+// The real development CT with TotalSegmentator's masks, against the peer tool's report
+// (totalseg_spine_report) on the same CT and the same body masks.
+TEST(MaskRoute, RealCtAgreesWithThePeerReport) {
+  SPINESCREEN_REQUIRE_TEST_FILE(ct, "totalseg-example/example_ct.nii.gz");
+  SPINESCREEN_REQUIRE_TEST_FILE(mask, "totalseg-example/spine_report/totalseg.nii.gz");
+  SPINESCREEN_REQUIRE_TEST_FILE(
+      bodies, "totalseg-example/spine_report/totalseg_vertebrae_pp_refined.nii.gz");
+  SPINESCREEN_REQUIRE_TEST_FILE(peerPath, "totalseg-example/spine_report/spine_report.json");
+  const auto r = analyze(
+      ct, "--vertebrae-mask " + shellQuote(mask) + " --body-mask " + shellQuote(bodies), "real");
+  ASSERT_EQ(r.run.exitCode, 0) << r.run.output;
+  EXPECT_EQ(reportViolations(r.report), "");
+  EXPECT_EQ(r.report["vertebrae_source"], "mask:totalsegmentator");
+  const auto peer = readJsonFile(peerPath)["results"];
+  const auto ours = byLabel(r.report);
+  double sum = 0.0;
+  int n = 0;
+  for (const std::string level : {"L1", "L2", "L3", "L4", "L5"}) {
+    ASSERT_TRUE(ours.count(level)) << level;
+    const auto& v = ours.at(level);
+    ASSERT_EQ(v["measurable"], true) << level;
+    double levelSum = 0.0;
+    for (const std::string part : {"anterior", "middle", "posterior"}) {
+      const double d =
+          std::abs(v["heights_mm"][part].get<double>() -
+                   peer["vertebrae_" + level + "_height_" + part + "_mm"].get<double>());
+      levelSum += d;
+      sum += d;
+      ++n;
+    }
+    EXPECT_LE(levelSum / 3, 3.0) << level;
+  }
+  EXPECT_LE(sum / n, 2.0);
+  for (const auto& v : r.report["vertebrae"])
+    if (!v["genant_grade"].is_null()) EXPECT_LT(v["genant_grade"].get<int>(), 2) << v["label"];
+
+  // L1 trabecular HU against the mean inside its body mask eroded by 5 mm.
+  const HuVolume hu = io::readNiftiStudy(ct).volume;
+  const HuVolume lab = io::readNiftiStudy(bodies).volume;
+  LabelImage l1(lab.grid(), 0);
+  for (size_t i = 0; i < l1.data().size(); ++i) l1.data()[i] = lab.data()[i] == 20;
+  using Bin = itk::Image<uint8_t, 3>;
+  using Ball = itk::BinaryBallStructuringElement<uint8_t, 3>;
+  Ball ball;
+  Ball::SizeType radius;
+  for (unsigned d = 0; d < 3; ++d)
+    radius[d] = std::max<long>(1, std::lround(5.0 / lab.grid().spacing[static_cast<int>(d)]));
+  ball.SetRadius(radius);
+  ball.CreateStructuringElement();
+  auto erode = itk::BinaryErodeImageFilter<Bin, Bin, Ball>::New();
+  erode->SetInput(toItk(l1));
+  erode->SetKernel(ball);
+  erode->SetForegroundValue(1);
+  erode->Update();
+  const LabelImage eroded = fromItk<uint8_t>(erode->GetOutput());
+  double total = 0.0;
+  size_t count = 0;
+  for (size_t i = 0; i < eroded.data().size(); ++i)
+    if (eroded.data()[i]) {
+      total += hu.data()[i];
+      ++count;
+    }
+  ASSERT_GT(count, 10u);
+  EXPECT_NEAR(ours.at("L1")["trabecular_hu"].get<double>(), total / count, 10.0);
+}
