@@ -29,24 +29,38 @@ if [ ! -d "$series" ]; then
   "$generator" "$series" "$nx" "$ny" "$nz"
 fi
 
-now() { date +%s.%N; }
-run_spinescreen() { "$spinescreen" convert "$series" "$work/out/spinescreen.nii" 2> /dev/null; }
+# Runs a command once; prints "wall_seconds cpu_seconds peak_rss_kb" of that process.
+measure() {
+  python3 - "$@" << 'PY'
+import resource, subprocess, sys, time
+t0 = time.perf_counter()
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+wall = time.perf_counter() - t0
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{wall:.3f} {r.ru_utime + r.ru_stime:.3f} {r.ru_maxrss}")
+PY
+}
+run_spinescreen() { measure "$spinescreen" convert "$series" "$work/out/spinescreen.nii"; }
 run_dcm2niix() {
   rm -f "$work"/out/dcm2niix*
-  dcm2niix -z n -b n -f dcm2niix -o "$work/out" "$series" > /dev/null
+  measure dcm2niix -z n -b n -f dcm2niix -o "$work/out" "$series"
 }
-timed() { local t0 t1; t0=$(now); "$@"; t1=$(now); awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}'; }
 
-run_spinescreen; run_dcm2niix  # warm-up (page cache, dynamic libraries)
-ours=(); theirs=(); ratios=()
+run_spinescreen > /dev/null; run_dcm2niix > /dev/null  # warm-up (page cache, libraries)
+ours=(); theirs=(); ratios=(); ours_cpu=(); theirs_cpu=()
 for ((i = 0; i < runs; i++)); do
-  a=$(timed run_spinescreen)
-  b=$(timed run_dcm2niix)
-  ours+=("$a"); theirs+=("$b"); ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN {print a / b}')")
-  printf 'run %d: spinescreen %.3f s, dcm2niix %.3f s, ratio %.2f\n' "$((i + 1))" "$a" "$b" "${ratios[-1]}"
+  read -r a a_cpu a_rss < <(run_spinescreen)
+  read -r b b_cpu b_rss < <(run_dcm2niix)
+  ours+=("$a"); theirs+=("$b"); ours_cpu+=("$a_cpu"); theirs_cpu+=("$b_cpu")
+  ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN {print a / b}')")
+  printf 'run %d: spinescreen %.3f s (cpu %.3f s, rss %d MB), dcm2niix %.3f s (cpu %.3f s, rss %d MB), ratio %.2f\n' \
+    "$((i + 1))" "$a" "$a_cpu" "$((a_rss / 1024))" "$b" "$b_cpu" "$((b_rss / 1024))" "${ratios[-1]}"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 printf 'series %dx%dx%d (%s), %d runs after a warm-up\n' "$nx" "$ny" "$nz" "$(du -shL "$series" | cut -f1)" "$runs"
 printf 'median spinescreen convert: %.3f s\n' "$(median "${ours[@]}")"
 printf 'median dcm2niix -z n:       %.3f s\n' "$(median "${theirs[@]}")"
 printf 'median pairwise ratio:      %.2f (target <= 1.5)\n' "$(median "${ratios[@]}")"
+printf 'median cpu (user+sys):      spinescreen %.3f s, dcm2niix %.3f s\n' \
+  "$(median "${ours_cpu[@]}")" "$(median "${theirs_cpu[@]}")"
+printf 'load average while measuring: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
