@@ -23,26 +23,38 @@ struct Crop {
   LabelImage mask;  // 0/1 body with a margin
 };
 
-Crop cropBody(const LabelImage& labels, int value) {
+struct Box {
+  std::array<int64_t, 3> lo{INT64_MAX, INT64_MAX, INT64_MAX};
+  std::array<int64_t, 3> hi{INT64_MIN, INT64_MIN, INT64_MIN};
+};
+
+// Bounding boxes of every label, in one pass.
+std::map<int, Box> labelBoxes(const LabelImage& labels) {
+  std::map<int, Box> out;
   const Grid& g = labels.grid();
-  std::array<int64_t, 3> lo{INT64_MAX, INT64_MAX, INT64_MAX}, hi{INT64_MIN, INT64_MIN, INT64_MIN};
   for (int64_t k = 0; k < g.size[2]; ++k)
     for (int64_t j = 0; j < g.size[1]; ++j)
-      for (int64_t i = 0; i < g.size[0]; ++i)
-        if (labels.at(i, j, k) == value) {
-          const std::array<int64_t, 3> idx{i, j, k};
-          for (int d = 0; d < 3; ++d) {
-            lo[d] = std::min(lo[d], idx[d]);
-            hi[d] = std::max(hi[d], idx[d]);
-          }
+      for (int64_t i = 0; i < g.size[0]; ++i) {
+        const int v = labels.at(i, j, k);
+        if (!v) continue;
+        Box& b = out[v];
+        const std::array<int64_t, 3> idx{i, j, k};
+        for (int d = 0; d < 3; ++d) {
+          b.lo[d] = std::min(b.lo[d], idx[d]);
+          b.hi[d] = std::max(b.hi[d], idx[d]);
         }
-  if (lo[0] == INT64_MAX) return {};
+      }
+  return out;
+}
+
+Crop cropBody(const LabelImage& labels, int value, const Box& box) {
+  const Grid& g = labels.grid();
   const int margin = 2;
+  std::array<int64_t, 3> lo;
   Grid cg = g;
   for (int d = 0; d < 3; ++d) {
-    lo[d] -= margin;
-    cg.size[d] = hi[d] - lo[d] + 1 + margin;
-    cg.size[d] += margin;
+    lo[d] = box.lo[d] - margin;
+    cg.size[d] = box.hi[d] - box.lo[d] + 1 + 2 * margin;
   }
   cg.origin = g.indexToLps({double(lo[0]), double(lo[1]), double(lo[2])});
   Crop c{LabelImage(cg, 0)};
@@ -84,10 +96,12 @@ std::optional<double> posteriorLimit(const Vertebra& v, double posteriorFraction
 void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const DensityConfig& config) {
   if (model.bodies.empty()) return;
   const bool sameGrid = model.bodies.grid().sameGeometryAs(volume.grid());
+  const auto boxes = labelBoxes(model.bodies);
   for (Vertebra& v : model.vertebrae) {
     if (!v.measurable || v.bodyLabel == 0) continue;
-    const Crop c = cropBody(model.bodies, v.bodyLabel);
-    if (c.mask.empty()) continue;
+    const auto box = boxes.find(v.bodyLabel);
+    if (box == boxes.end()) continue;
+    const Crop c = cropBody(model.bodies, v.bodyLabel, box->second);
     const FloatImage dist = signedDistance(c.mask);
     const Grid& cg = c.mask.grid();
     const double halfVoxel = 0.5 * std::min({cg.spacing.x, cg.spacing.y, cg.spacing.z});
