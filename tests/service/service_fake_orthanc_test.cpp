@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include "core/image.h"
+#include "io/dicom_writer.h"
 #include "service/service.h"
 
 using namespace spinescreen;
@@ -65,6 +67,16 @@ class FakeOrthanc {
                   std::lock_guard<std::mutex> lock(mutex_);
                   res.set_content(tags_.dump(), "application/json");
                 });
+    server_.Get(R"(/instances/([^/]+)/file)",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  std::lock_guard<std::mutex> lock(mutex_);
+                  const auto it = files_.find(req.matches[1]);
+                  if (it == files_.end()) {
+                    res.status = 404;
+                    return;
+                  }
+                  res.set_content(it->second, "application/dicom");
+                });
     server_.Post("/instances", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(mutex_);
       ++postAttempts_;
@@ -100,6 +112,18 @@ class FakeOrthanc {
     series_[id] = {
         {"ID", id}, {"MainDicomTags", {{"Modality", modality}}}, {"Instances", instances}};
   }
+  // A series whose instances are the given DICOM files.
+  void addStableSeriesFiles(const std::string& id, int64_t seq,
+                            const std::vector<std::string>& paths) {
+    addStableSeries(id, seq, "CT", static_cast<int>(paths.size()));
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (size_t i = 0; i < paths.size(); ++i) {
+      std::ifstream in(paths[i], std::ios::binary);
+      std::ostringstream os;
+      os << in.rdbuf();
+      files_[id + "-i" + std::to_string(i)] = os.str();
+    }
+  }
   void addOtherChange(int64_t seq) {
     std::lock_guard<std::mutex> lock(mutex_);
     changes_.push_back({{"Seq", seq},
@@ -134,6 +158,7 @@ class FakeOrthanc {
   std::map<std::string, json> series_;
   json tags_ = {{"PatientAge", "070Y"}};
   std::set<std::string> stored_;
+  std::map<std::string, std::string> files_;
   int refusePosts_ = 0;
   int postAttempts_ = 0;
 };
@@ -264,4 +289,34 @@ TEST(ServiceWithFakeOrthanc, AnUnreachableOrthancIsRetriedABoundedNumberOfTimes)
   EXPECT_EQ(s.store().get("ct-1")->state, JobState::kFailed);
   EXPECT_FALSE(s.processOneJob());
   EXPECT_EQ(s.status()["failed"], 1);
+}
+
+TEST(ServiceWithFakeOrthanc, AStudyWithNoSpineIsRecordedOnceAsNoOutput) {
+  FakeOrthanc orthanc;
+  TempDir work;
+  // A CT series of 12 slices of air and water: readable, but no spine in view.
+  Grid g;
+  g.size = {48, 48, 12};
+  g.spacing = {4.0, 4.0, 5.0};
+  HuVolume ct(g, int16_t{-1000});
+  for (int64_t z = 0; z < 12; ++z)
+    for (int64_t y = 12; y < 36; ++y)
+      for (int64_t x = 12; x < 36; ++x) ct.at(x, y, z) = 0;
+  io::DicomSeriesWriteOptions o;
+  o.patientAgeYears = 72;
+  const auto files = io::writeDicomSeries(ct, o, (work.path / "ct").string());
+  orthanc.addStableSeriesFiles("ct-nospine", 1, files);
+  std::ostringstream log;
+  ServiceConfig c = configFor(orthanc, work.path / "work");
+  Service s(c, {}, log);
+  s.pollFeedOnce();
+  ASSERT_TRUE(s.processOneJob());
+  const auto job = s.store().get("ct-nospine");
+  EXPECT_EQ(job->state, JobState::kNoOutput) << job->reason << "\n" << log.str();
+  EXPECT_EQ(job->reason.rfind("not applicable", 0), 0u) << job->reason;
+  EXPECT_EQ(job->attempts, 1);
+  EXPECT_EQ(orthanc.postAttempts(), 0);  // nothing uploaded
+  EXPECT_FALSE(s.processOneJob());       // and nothing repeated
+  EXPECT_EQ(s.pollFeedOnce(), 0);
+  EXPECT_EQ(s.status()["no_output"], 1);
 }
