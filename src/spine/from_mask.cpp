@@ -350,6 +350,9 @@ SpineModel modelFromMask(const HuVolume& ct, const MaskImage& vertebrae, MaskCon
   };
 
   model.bodies = LabelImage(g, 0);
+  model.vertebraeMask = LabelImage(g, 0);
+  for (const auto& [n, vx] : labels)
+    for (size_t o : vx.offsets) model.vertebraeMask.data()[o] = static_cast<uint8_t>(n);
   const double voxelMl = g.spacing.x * g.spacing.y * g.spacing.z / 1000.0;
   for (size_t idx = 0; idx < order.size(); ++idx) {
     const int n = order[idx];

@@ -776,25 +776,28 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     for (int i = 0; i < n; ++i) {
       const int o = o0 + i;
       const Segment& s = segs[static_cast<size_t>(i)];
-      const double w = (s.cutTop || s.cutBottom) ? 0.6 : 1.0;
       if (o < 0) {
         sc -= 3.0;
         continue;
       }
+      // Log-likelihood of what was observed given the label. Rib detection per side: sure on
+      // T2-T11, less on T12 (11 rib pairs are common) and T1 (the short first rib runs into
+      // the clavicle), rare elsewhere (lumbar ribs, transverse processes); less sure on a
+      // segment cut by the field of view.
+      double pRib = 0.03;
+      if (o >= 8 && o <= 17) pRib = 0.9;
+      if (o == 18) pRib = 0.85;
+      if (o == 7) pRib = 0.5;
+      if (o == 19) pRib = 0.06;
+      if (s.cutTop || s.cutBottom) pRib = 0.03 + (pRib - 0.03) * 0.7;
+      sc += s.ribs * std::log(pRib) + (2 - s.ribs) * std::log(1.0 - pRib);
+      // Sacral alae on both sides: S1; seldom a sacralised L5; otherwise a false find.
       const bool sacral = s.sacralLeft && s.sacralRight;
-      const bool halfSacral = s.sacralLeft || s.sacralRight;
-      if (o >= 7 && o <= 18) {
-        const double missing = (o == 7 || o == 18) ? 0.75 : 1.5;
-        sc += w * (s.ribs * 1.5 - (2 - s.ribs) * missing * 0.5);
-      } else if (o < 7 || o <= 23) {
-        sc -= w * s.ribs * 1.5;
-      }
-      if (o == 24)
-        sc += sacral ? 4.0 : (halfSacral ? 0.5 : -4.0);
-      else if (o >= 19 && sacral)
-        sc -= (o == 23 ? 2.0 : 3.0);
-      else if (sacral)
-        sc -= 4.0;
+      double pSacral = 0.01;
+      if (o == 24) pSacral = 0.85;
+      if (o == 23) pSacral = 0.08;
+      if (o > 24) pSacral = 0.9;
+      sc += sacral ? std::log(pSacral) : std::log(1.0 - pSacral);
     }
     places.push_back({o0, sc});
   }
