@@ -12,9 +12,11 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "core/errors.h"
 #include "core/version.h"
+#include "report/dicom_outputs.h"
 #include "report/dicom_sc.h"
 #include "report/dicom_sr.h"
 #include "report_fixtures.h"
@@ -302,4 +304,55 @@ TEST(PngReader, RejectsAFileThatIsNotAPng) {
   std::ofstream(path) << "not a png";
   EXPECT_THROW(report::readPngAsRgb(path), InputError);
   EXPECT_THROW(report::readPngAsRgb((dir.path / "missing.png").string()), InputError);
+}
+
+TEST(DeliveryOutputs, NothingIsWrittenForAStudyThatWasNotAnalysed) {
+  for (Status st : {Status::kNotApplicable, Status::kFailed}) {
+    TempDir dir;
+    Report r = ::spinescreen::testing::analysedDicomReport();
+    r.status = st;
+    std::ostringstream log;
+    report::writeDeliveryOutputs(r, ::spinescreen::testing::sampleIdentity(), dir.path,
+                                 {true, true}, log);
+    EXPECT_TRUE(fs::is_empty(dir.path));
+    EXPECT_TRUE(r.outputs.empty());
+  }
+}
+
+TEST(DeliveryOutputs, WritesSrScAndFhirBesideTheReportAndListsThem) {
+  TempDir dir;
+  Report r = ::spinescreen::testing::analysedDicomReport();
+  png_image img{};
+  img.version = PNG_IMAGE_VERSION;
+  img.width = 32;
+  img.height = 20;
+  img.format = PNG_FORMAT_RGB;
+  const auto pic = gradient(32, 20);
+  ASSERT_TRUE(png_image_write_to_file(&img, (dir.path / "sagittal.png").c_str(), 0, pic.rgb.data(),
+                                      0, nullptr));
+  std::ostringstream log;
+  report::writeDeliveryOutputs(r, ::spinescreen::testing::sampleIdentity(), dir.path, {true, true},
+                               log);
+  EXPECT_EQ(r.outputs["dicom_sr"], "sr.dcm");
+  EXPECT_EQ(r.outputs["dicom_sc"], "sc.dcm");
+  EXPECT_EQ(r.outputs["fhir"], "fhir.json");
+  EXPECT_TRUE(r.warnings.empty());
+  const std::string sr = (dir.path / "sr.dcm").string(), sc = (dir.path / "sc.dcm").string();
+  EXPECT_EQ(attr(sr, DCM_StudyInstanceUID), attr(sc, DCM_StudyInstanceUID));
+  EXPECT_EQ(attr(sc, DCM_Columns), "32");
+  EXPECT_TRUE(fs::exists(dir.path / "fhir.json"));
+  // The log never carries the patient's identity.
+  EXPECT_EQ(log.str().find("PID-0042"), std::string::npos);
+}
+
+TEST(DeliveryOutputs, WithoutAPictureTheSrIsWrittenAndTheMissingScIsAWarning) {
+  TempDir dir;
+  Report r = ::spinescreen::testing::analysedDicomReport();
+  std::ostringstream log;
+  report::writeDeliveryOutputs(r, {}, dir.path, {true, false}, log);
+  EXPECT_EQ(r.outputs.count("dicom_sr"), 1u);
+  EXPECT_EQ(r.outputs.count("dicom_sc"), 0u);
+  EXPECT_EQ(r.outputs.count("fhir"), 0u);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("sagittal.png"), std::string::npos);
 }
