@@ -167,25 +167,45 @@ LoadedStudy readNiftiStudy(const std::string& path) {
                    static_cast<int64_t>(imageIo->GetDimensions(1)),
                    static_cast<int64_t>(imageIo->GetDimensions(2))};
   checkPlausibleSize(size, path);
-  using FloatItk = itk::Image<float, 3>;
-  auto reader = itk::ImageFileReader<FloatItk>::New();
-  reader->SetImageIO(imageIo);
-  reader->SetFileName(path);
-  try {
-    reader->Update();
-  } catch (const itk::ExceptionObject& e) {
-    throw InputError("cannot read NIfTI voxels of " + path +
-                     " (truncated or corrupt): " + e.GetDescription());
-  }
-  FloatItk::Pointer img = reader->GetOutput();
   LoadedStudy study;
-  study.volume = HuVolume(gridFromItk(img));
-  checkPlausibleGrid(study.volume.grid(), path);
-  const float* buf = img->GetBufferPointer();
-  auto& out = study.volume.data();
-  for (size_t i = 0; i < out.size(); ++i) {
-    const float v = std::isfinite(buf[i]) ? buf[i] : -1024.0f;
-    out[i] = static_cast<int16_t>(std::clamp(std::lround(v), -32768L, 32767L));
+  if (imageIo->GetComponentType() == itk::IOComponentEnum::SHORT) {
+    // Stored int16 without scaling (the ImageIO reports float when scl_slope/inter apply):
+    // HU as they are, without a float copy.
+    using ShortItk = itk::Image<int16_t, 3>;
+    auto reader = itk::ImageFileReader<ShortItk>::New();
+    reader->SetImageIO(imageIo);
+    reader->SetFileName(path);
+    try {
+      reader->Update();
+    } catch (const itk::ExceptionObject& e) {
+      throw InputError("cannot read NIfTI voxels of " + path +
+                       " (truncated or corrupt): " + e.GetDescription());
+    }
+    ShortItk::Pointer img = reader->GetOutput();
+    study.volume.grid() = gridFromItk(img);
+    checkPlausibleGrid(study.volume.grid(), path);
+    const int16_t* buf = img->GetBufferPointer();
+    study.volume.data().assign(buf, buf + study.volume.grid().voxelCount());
+  } else {
+    using FloatItk = itk::Image<float, 3>;
+    auto reader = itk::ImageFileReader<FloatItk>::New();
+    reader->SetImageIO(imageIo);
+    reader->SetFileName(path);
+    try {
+      reader->Update();
+    } catch (const itk::ExceptionObject& e) {
+      throw InputError("cannot read NIfTI voxels of " + path +
+                       " (truncated or corrupt): " + e.GetDescription());
+    }
+    FloatItk::Pointer img = reader->GetOutput();
+    study.volume = HuVolume(gridFromItk(img));
+    checkPlausibleGrid(study.volume.grid(), path);
+    const float* buf = img->GetBufferPointer();
+    auto& out = study.volume.data();
+    for (size_t i = 0; i < out.size(); ++i) {
+      const float v = std::isfinite(buf[i]) ? buf[i] : -1024.0f;
+      out[i] = static_cast<int16_t>(std::clamp(std::lround(v), -32768L, 32767L));
+    }
   }
   study.info.path = path;
   study.info.format = "nifti";
