@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "morphometry/synthetic_body.h"
 
 using namespace spinescreen;
@@ -21,6 +24,9 @@ Heights measure(const BodySpec& b) {
 }
 
 void expectHeights(const Heights& h, double ha, double hm, double hp) {
+  const double worst = std::max(
+      {std::abs(h.anteriorMm - ha), std::abs(h.middleMm - hm), std::abs(h.posteriorMm - hp)});
+  ::testing::Test::RecordProperty("max_abs_error_um", static_cast<int>(std::lround(worst * 1000)));
   EXPECT_NEAR(h.anteriorMm, ha, 0.5);
   EXPECT_NEAR(h.middleMm, hm, 0.5);
   EXPECT_NEAR(h.posteriorMm, hp, 0.5);
