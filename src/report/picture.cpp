@@ -164,9 +164,11 @@ std::vector<Vec3> columnPath(const SpineModel& model, const HuVolume& volume) {
   }
   // Cranial first.
   if (pts.front().z < pts.back().z) std::reverse(pts.begin(), pts.end());
-  // Extend beyond both ends so the end vertebrae are shown whole.
-  const Vec3 up = (pts[0] - pts[1]).normalized();
-  const Vec3 down = (pts[pts.size() - 1] - pts[pts.size() - 2]).normalized();
+  // Extend beyond both ends so the end vertebrae are shown whole, along the direction of the
+  // last few points (one body's centroid, pulled by a wedge, would tilt the extension).
+  const size_t m = std::min<size_t>(pts.size() - 1, 3);
+  const Vec3 up = (pts[0] - pts[m]).normalized();
+  const Vec3 down = (pts[pts.size() - 1] - pts[pts.size() - 1 - m]).normalized();
   pts.insert(pts.begin(), pts.front() + up * 45.0);
   pts.push_back(pts.back() + down * 45.0);
   return pts;
@@ -191,9 +193,9 @@ Reformat buildReformat(const std::vector<Vec3>& path, const PictureOptions& o) {
     const double t = std::clamp((s - segStart) / len, 0.0, 1.0);
     rf.centre.push_back(path[seg] + (path[seg + 1] - path[seg]) * t);
   }
-  // Smooth the centre and tangent over about 15 mm so the picture does not kink at the
+  // Smooth the centre and tangent over about 30 mm so the picture does not kink at the
   // polyline's corners.
-  const int half = std::max(1, static_cast<int>(15.0 / rf.pixelMm));
+  const int half = std::max(1, static_cast<int>(30.0 / rf.pixelMm));
   const int n = static_cast<int>(rf.centre.size());
   std::vector<Vec3> smooth(n);
   for (int i = 0; i < n; ++i) {
@@ -252,7 +254,7 @@ RgbImage renderSagittal(const HuVolume& volume, const SpineModel& model,
                         const PatientFindings& patient, const PictureOptions& o) {
   const Reformat rf = buildReformat(columnPath(model, volume), o);
   // Label column on the left; black on the right when the text needs more width.
-  const int margin = 200;
+  const int margin = 220;
   const int header = 40, legendH = 140;
   const int w = std::max(margin + rf.columns, 600);
   const int h = header + static_cast<int>(rf.centre.size()) + legendH;
