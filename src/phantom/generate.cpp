@@ -163,20 +163,6 @@ class Renderer {
               m_.domeZ -
               ((std::abs(x) - 55.0) * (std::abs(x) - 55.0) + (dy + 10.0) * (dy + 10.0)) / 220.0 -
               (x > 0 ? 12.0 : 0.0);
-          const double liverBottom = m_.domeZ - 60.0 - 110.0 * std::clamp(-x / 120.0, 0.0, 1.0);
-          if (z <= dia && z > liverBottom && x < 40.0 - 0.4 * (m_.domeZ - z)) {
-            out = static_cast<float>(s_.liverHu + 6.0 * valueNoise(p, 15.0, seedA_));
-            continue;
-          }
-          if (z <= dia && ellipsoid(p, spleenC, {30, 42, 55}) < 1.0) {
-            out = static_cast<float>(s_.liverHu - 8.0);
-            continue;
-          }
-          const double st = ellipsoid(p, stomachC, {45, 35, 45});
-          if (z <= dia && st < 1.0) {
-            out = static_cast<float>(y < stomachC.y - 12.0 ? -1000.0 : (st > 0.8 ? 45.0 : 15.0));
-            continue;
-          }
           for (const Vec3* kc : {&kidL, &kidR}) {
             const double k = ellipsoid(p, *kc, kidRad);
             if (k < 1.0) {
@@ -189,6 +175,20 @@ class Renderer {
                 out = s_.contrast ? 110.0f : 28.0f;
               goto next;
             }
+          }
+          const double liverBottom = m_.domeZ - 60.0 - 110.0 * std::clamp(-x / 120.0, 0.0, 1.0);
+          if (z <= dia && z > liverBottom && x < 40.0 - 0.4 * (m_.domeZ - z) - 0.35 * dy) {
+            out = static_cast<float>(s_.liverHu + 6.0 * valueNoise(p, 15.0, seedA_));
+            continue;
+          }
+          if (z <= dia && ellipsoid(p, spleenC, {30, 42, 55}) < 1.0) {
+            out = static_cast<float>(s_.liverHu - 8.0);
+            continue;
+          }
+          const double st = ellipsoid(p, stomachC, {45, 35, 45});
+          if (z <= dia && st < 1.0) {
+            out = static_cast<float>(y < stomachC.y - 12.0 ? -1000.0 : (st > 0.8 ? 45.0 : 15.0));
+            continue;
           }
         } else {
           if (ellipsoid(p, bladderC, {45, 35, 38}) < 1.0) {
@@ -512,7 +512,7 @@ Phantom generate(const PhantomSpec& spec, const GenerateOptions& options) {
     return p.x >= lo.x + margin && p.x <= hi.x - margin && p.y >= lo.y + margin &&
            p.y <= hi.y - margin && p.z >= lo.z + margin && p.z <= hi.z - margin;
   };
-  const double step = 1.0;  // centroids to well under 0.1 mm; HU mean over >= 1000 points
+  const double step = 1.25;  // centroids to well under 0.1 mm; HU mean over >= 1000 points
   std::vector<bool> present(m.vertebrae.size(), false);
   for (size_t vi = 0; vi < m.vertebrae.size(); ++vi) {
     const VertebraModel& v = m.vertebrae[vi];
