@@ -432,6 +432,39 @@ void segmentVertebra(const HuVolume& vol, const Centreline& line, Segment& sg, u
                       have ? &centre : nullptr, false, nullptr);
 }
 
+// Extends both ends of the line along their tangents by up to `mm`, inside the grid.
+void extendLine(Centreline& line, const Grid& grid, double mm) {
+  if (line.point.size() < 2) return;
+  auto inside = [&](const Vec3& p) {
+    const Vec3 i = grid.lpsToIndex(p);
+    return grid.contains(std::lround(i.x), std::lround(i.y), std::lround(i.z));
+  };
+  const int steps = static_cast<int>(mm / line.stepMm);
+  Centreline head;
+  for (int k = steps; k >= 1; --k) {
+    const Vec3 d = line.tangent.front() * (-k * line.stepMm);
+    if (!inside(line.point.front() + d)) continue;
+    head.point.push_back(line.point.front() + d);
+    head.canal.push_back(line.canal.front() + d);
+    head.tangent.push_back(line.tangent.front());
+    head.anterior.push_back(line.anterior.front());
+  }
+  line.point.insert(line.point.begin(), head.point.begin(), head.point.end());
+  line.canal.insert(line.canal.begin(), head.canal.begin(), head.canal.end());
+  line.tangent.insert(line.tangent.begin(), head.tangent.begin(), head.tangent.end());
+  line.anterior.insert(line.anterior.begin(), head.anterior.begin(), head.anterior.end());
+  const Vec3 p0 = line.point.back(), c0 = line.canal.back(), t0 = line.tangent.back(),
+             a0 = line.anterior.back();
+  for (int k = 1; k <= steps; ++k) {
+    const Vec3 d = t0 * (k * line.stepMm);
+    if (!inside(p0 + d)) break;
+    line.point.push_back(p0 + d);
+    line.canal.push_back(c0 + d);
+    line.tangent.push_back(t0);
+    line.anterior.push_back(a0);
+  }
+}
+
 // Expected disc-to-disc distance by ordinal (C1=0 .. S1=24), relative units (adult means).
 double expectedSpacing(int ordinal) {
   static const double kSp[25] = {15, 15, 15, 15,   16, 16, 17,              // C1..C7
@@ -670,7 +703,10 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       m << " over more than " << static_cast<int>(runMm) << " mm";
     throw NotApplicableError(m.str());
   }
-  const Centreline line = detail::buildCentreline(track, 1.0);
+  Centreline line = detail::buildCentreline(track, 1.0);
+  // The tracker loses the column where the canal flattens (sacrum) or leaves the view: carry
+  // the line straight on for a few centimetres so the end discs and the sacrum can be seen.
+  extendLine(line, volume.grid(), 30.0);
   const std::vector<double> profile = detail::bodyProfile(volume, line);
   std::vector<double> widthMm;
   const std::vector<double> ring = detail::ringProfile(volume, line, &widthMm);
@@ -759,7 +795,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     double score;
   };
   std::vector<Placement> places;
-  for (int o0 = -2; o0 + n - 1 <= 24; ++o0) {
+  for (int o0 = -2; o0 + n - 1 <= 27; ++o0) {
     if (o0 + n - 1 < 0) continue;
     double sc = 0.0;
     // Size: fit one scale for the whole sequence.
