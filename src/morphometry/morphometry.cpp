@@ -357,6 +357,15 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
     m.segments.emplace_back(base + f.sup * (centre - hs[q] / 2),
                             base + f.sup * (centre + hs[q] / 2));
   }
+  // A body cannot be much taller in its middle than at both walls: such a profile comes
+  // from a segmentation that lost part of the body, and grading it would be a wrong answer.
+  if (hs[1] > config.maxMiddleOverWallRatio * std::max(hs[0], hs[2])) {
+    why = "implausible body shape (middle height " + fmt1(hs[1]) + " mm exceeds both walls' " +
+          fmt1(std::max(hs[0], hs[2])) + " mm by more than " +
+          std::to_string(static_cast<int>(std::lround((config.maxMiddleOverWallRatio - 1) * 100))) +
+          "%): segmentation incomplete?";
+    return std::nullopt;
+  }
   m.h = {hs[0], hs[1], hs[2]};
   return m;
 }

@@ -20,6 +20,9 @@ struct MorphometryConfig {
   // crossing from endplate cortex to disc) when the CT shows one within 0.75 voxel. Off by
   // default: on 3 mm slices the blurred cortical peak biases this crossing outwards.
   bool refineEdgesWithHu = false;
+  // Bodies whose middle height exceeds both wall heights by more than this factor are not
+  // graded (an incomplete segmentation, not anatomy).
+  double maxMiddleOverWallRatio = 1.2;
 };
 
 // Fills heights (and the drawn height segments) of every measurable vertebra.

@@ -124,6 +124,17 @@ TEST(Morphometry, MeasuresOnBodiesGivenOnACoarserGridThanTheVolume) {
   expectHeights(*m.vertebrae[0].heights, 18.0, 22.0, 26.0);
 }
 
+TEST(Morphometry, RefusesABodyTallerInTheMiddleThanAtBothWalls) {
+  BodySpec b;
+  b.ha = 14.0;
+  b.hm = 26.0;
+  b.hp = 16.0;
+  SpineModel m = spinescreen::testing::singleBodyModel(b);
+  morphometry::measureHeights(HuVolume(m.bodies.grid(), 0), m, {});
+  EXPECT_FALSE(m.vertebrae[0].measurable);
+  EXPECT_NE(m.vertebrae[0].notMeasurableReason.find("implausible"), std::string::npos);
+}
+
 TEST(Morphometry, BodyMissingFromTheLabelMapIsNotMeasurable) {
   BodySpec b;
   SpineModel m = spinescreen::testing::singleBodyModel(b);
