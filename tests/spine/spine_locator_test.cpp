@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 #include <map>
 #include <string>
 #include <vector>
@@ -136,6 +137,32 @@ TEST(SpineLocator, LocalAxesFollowAnObliqueColumn) {
     ++checked;
   }
   EXPECT_GE(checked, 2);
+}
+
+// Without anchors the labels of this column are a guess; what must not depend on the grid
+// is which vertebrae are found and where.
+TEST(SpineLocator, ThinAndThickSlicesFindTheSameVertebrae) {
+  ColumnSpec thin;
+  thin.spacingMm = 0.8;
+  thin.sliceMm = 0.8;
+  ColumnSpec thick;
+  thick.spacingMm = 0.8;
+  thick.sliceMm = 3.0;
+  std::vector<Vec3> truth;
+  const SpineModel a = spine::locateSpine(buildColumn(thin, &truth));
+  const SpineModel b = spine::locateSpine(buildColumn(thick, nullptr));
+  int compared = 0;
+  for (const Vertebra& va : a.vertebrae) {
+    if (!va.measurable || !va.bodyCentroidLps) continue;
+    const Vertebra* vb = nullptr;
+    for (const Vertebra& v : b.vertebrae)
+      if (v.bodyCentroidLps && (*v.bodyCentroidLps - *va.bodyCentroidLps).norm() < 10.0) vb = &v;
+    ASSERT_NE(vb, nullptr) << "body at " << va.bodyCentroidLps->z << " mm not found at 3 mm";
+    EXPECT_LT((*va.bodyCentroidLps - *vb->bodyCentroidLps).norm(), 2.0);
+    EXPECT_LT((va.centroidLps - vb->centroidLps).norm(), 2.0);
+    ++compared;
+  }
+  EXPECT_GE(compared, 3);
 }
 
 TEST(SpineLocator, WithoutAnchorsLabelsAreLowConfidence) {
