@@ -183,8 +183,17 @@ int sliceAxis(const Grid& g) {
 // Separates the body from the posterior elements of one whole-vertebra label: finds the
 // spinal canal as the hole the bony ring encloses in axial slices, cuts at the canal's
 // anterior wall (which removes the pedicles) and keeps the largest connected part.
+// Where a vertebra's canal lies relative to its centroid, to place the cut in a neighbour
+// whose bony ring is not closed in any slice.
+struct CanalHint {
+  Vec3 offset;  // canal centre minus whole-vertebra centroid
+  double edge = 0.0;
+  Vec3 ant;
+};
+
 std::vector<size_t> cutBody(const MaskImage& mask, int value, const Voxels& vx, const Vec3& sup,
-                            const std::string& label, std::vector<std::string>& warnings) {
+                            const std::string& label, std::vector<std::string>& warnings,
+                            const CanalHint* hint = nullptr, CanalHint* found = nullptr) {
   const Grid& g = mask.grid();
   std::array<int64_t, 3> lo, hi;
   for (int d = 0; d < 3; ++d) {
@@ -252,7 +261,16 @@ std::vector<size_t> cutBody(const MaskImage& mask, int value, const Voxels& vx, 
       const Vec3 a = orthogonalised(bc - canal, sup);
       if (a.norm() > 0.5 && a.dot(ant) > 0.5) ant = a;
     }
+    if (found) *found = CanalHint{canal - centroid, edge, ant};
+  } else if (hint) {
+    warnings.push_back("no closed spinal canal in " + label +
+                       ": body cut where the neighbours' canal lies");
+    canal = centroid + hint->offset;
+    edge = hint->edge;
+    const Vec3 a = orthogonalised(hint->ant, sup);
+    if (a.norm() > 0.5) ant = a;
   } else {
+    if (found) return {};
     warnings.push_back("no spinal canal found in " + label +
                        ": body cut from the posterior elements at the vertebra's centroid");
     canal = centroid;
@@ -354,35 +372,62 @@ SpineModel modelFromMask(const HuVolume& ct, const MaskImage& vertebrae, MaskCon
   for (const auto& [n, vx] : labels)
     for (size_t o : vx.offsets) model.vertebraeMask.data()[o] = static_cast<uint8_t>(n);
   const double voxelMl = g.spacing.x * g.spacing.y * g.spacing.z / 1000.0;
-  for (size_t idx = 0; idx < order.size(); ++idx) {
+  const size_t count = order.size();
+  std::vector<Vec3> sups(count, Vec3{0, 0, 1});
+  std::vector<std::vector<size_t>> bodyVoxels(count);
+  std::vector<std::optional<CanalHint>> hints(count);
+  std::vector<bool> needsCut(count, false);
+  for (size_t idx = 0; idx < count; ++idx) {
+    const int n = order[idx];
+    // Spine direction from the neighbours' centroids (cranial minus caudal).
+    if (count >= 2) {
+      const Vec3& up = centroids[idx == 0 ? 0 : idx - 1];
+      const Vec3& down = centroids[std::min(count - 1, idx + 1)];
+      if ((up - down).norm() > 1.0) sups[idx] = (up - down).normalized();
+    }
+    if (n == 26) continue;
+    const std::string label = *labelFromVerseNumber(n);
+    if (bodyMask) {
+      auto it = bodyLabels.find(n);
+      if (it != bodyLabels.end()) {
+        bodyVoxels[idx] = it->second.offsets;
+        continue;
+      }
+      model.warnings.push_back("body mask has no body for " + label +
+                               ": cut from the vertebra mask instead");
+    }
+    needsCut[idx] = true;
+    CanalHint found;
+    std::vector<std::string> quiet;
+    bodyVoxels[idx] =
+        cutBody(mask, maskValue(n), labels[n], sups[idx], label, quiet, nullptr, &found);
+    if (!bodyVoxels[idx].empty()) hints[idx] = found;
+  }
+  // Vertebrae whose ring is open in every slice: cut where the nearest neighbour's canal is.
+  for (size_t idx = 0; idx < count; ++idx) {
+    if (!needsCut[idx] || !bodyVoxels[idx].empty()) continue;
+    const CanalHint* hint = nullptr;
+    for (size_t d = 1; d < count && !hint; ++d) {
+      if (idx >= d && hints[idx - d])
+        hint = &*hints[idx - d];
+      else if (idx + d < count && hints[idx + d])
+        hint = &*hints[idx + d];
+    }
+    const int n = order[idx];
+    bodyVoxels[idx] = cutBody(mask, maskValue(n), labels[n], sups[idx], *labelFromVerseNumber(n),
+                              model.warnings, hint);
+  }
+
+  for (size_t idx = 0; idx < count; ++idx) {
     const int n = order[idx];
     const Voxels& vx = labels[n];
     Vertebra v;
     v.label = *labelFromVerseNumber(n);
     v.centroidLps = centroids[idx];
-    // Spine direction from the neighbours' centroids (cranial minus caudal).
-    Vec3 sup{0, 0, 1};
-    if (order.size() >= 2) {
-      const Vec3& up = centroids[idx == 0 ? 0 : idx - 1];
-      const Vec3& down = centroids[std::min(order.size() - 1, idx + 1)];
-      if ((up - down).norm() > 1.0) sup = (up - down).normalized();
-    }
     bool edge = false;
     for (int d = 0; d < 3; ++d)
       if (vx.lo[d] == 0 || vx.hi[d] == g.size[d] - 1) edge = true;
-
-    std::vector<size_t> body;
-    if (bodyMask) {
-      auto it = bodyLabels.find(n);
-      if (it != bodyLabels.end()) {
-        body = it->second.offsets;
-      } else if (n != 26) {
-        model.warnings.push_back("body mask has no body for " + v.label +
-                                 ": cut from the vertebra mask instead");
-      }
-    }
-    if (body.empty() && n != 26)
-      body = cutBody(mask, maskValue(n), vx, sup, v.label, model.warnings);
+    const std::vector<size_t>& body = bodyVoxels[idx];
     if (!body.empty()) {
       Vec3 s;
       for (size_t o : body) {
