@@ -418,8 +418,13 @@ Phantom generate(const PhantomSpec& spec, const GenerateOptions& options) {
       bottom = pelvisBottom;
       break;
     case FovKind::kThoracolumbar:
-      top = lerp(zOf("T7"), zOf("T10"), jt);
-      bottom = lerp(zOf("L3"), zOf("L5"), jb);
+      if (jb < 0.2) {  // a mid-thoracic window: no rib end, no sacrum in view
+        top = lerp(zOf("T5"), zOf("T7"), jt);
+        bottom = lerp(zOf("T10"), zOf("T11"), 5.0 * jb);
+      } else {
+        top = lerp(zOf("T7"), zOf("T10"), jt);
+        bottom = lerp(zOf("L3"), zOf("L5"), (jb - 0.2) / 0.8);
+      }
       break;
   }
   const double dz = spec.sliceSpacingMm;

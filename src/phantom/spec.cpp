@@ -189,7 +189,7 @@ PhantomSpec randomSpec(uint64_t seed, int caseIndex) {
     levels.push_back({"L" + std::to_string(l), 12.0 + (l - 1) * (4.0 / (lumbar - 1))});
 
   // Bone density: fracture cases are more often osteoporotic.
-  const bool fractureCase = rng.chance(0.45);
+  const bool fractureCase = rng.chance(0.5);
   double l1Hu;
   if (fractureCase)
     l1Hu = rng.clampedNormal(100.0, 32.0, 45.0, 230.0);
@@ -309,8 +309,8 @@ PhantomSpec randomSpec(uint64_t seed, int caseIndex) {
                              : (t < 0.85 ? FractureType::kBiconcave : FractureType::kCrush);
       const double g = rng.uniform();
       // Intended Genant band (the truth grade is computed from the heights by the rule).
-      double loss = g < 0.22 ? rng.uniform(0.21, 0.24)
-                             : (g < 0.67 ? rng.uniform(0.27, 0.38) : rng.uniform(0.43, 0.58));
+      double loss = g < 0.3 ? rng.uniform(0.21, 0.24)
+                            : (g < 0.7 ? rng.uniform(0.27, 0.38) : rng.uniform(0.43, 0.58));
       // The intact shape already lowers Ha (physiological wedge) and Hm (concavity).
       if (vs.fracture == FractureType::kWedge) loss -= std::max(0.0, vs.physiologicWedge);
       if (vs.fracture == FractureType::kBiconcave)
@@ -371,7 +371,7 @@ PhantomSpec randomSpec(uint64_t seed, int caseIndex) {
   s.aortaPlaques = rng.chance(0.5) ? rng.integer(1, 8) : 0;
 
   // Acquisition.
-  const size_t kind = rng.pick({0.2, 0.15, 0.3, 0.25, 0.1});
+  const size_t kind = rng.pick({0.2, 0.15, 0.28, 0.22, 0.15});
   const FovKind kinds[] = {FovKind::kChest, FovKind::kAbdomen, FovKind::kAbdomenPelvis,
                            FovKind::kChestAbdomenPelvis, FovKind::kThoracolumbar};
   s.fovTopJitter = rng.uniform();
