@@ -253,7 +253,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
     if (!std::isnan(frontReach) && !std::isnan(dPost)) dPost = std::min(dPost, 1.3 * frontReach);
     // Nor can the body reach into the canal found by the tracker.
     const double toCanal = (c - at(line.canal, sMid)).dot(ant);
-    if (!std::isnan(dPost) && toCanal > 14.0) dPost = std::min(dPost, toCanal - 6.0);
+    if (!std::isnan(dPost) && toCanal > 16.0) dPost = std::min(dPost, toCanal - 8.0);
     if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
       std::fprintf(stderr, "front %.1f toCanal %.1f dPost %.1f\n", frontReach, toCanal, dPost);
   }
