@@ -687,6 +687,17 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   const Grid& g = volume.grid();
   for (int d = 0; d < 3; ++d)
     if (!(g.spacing[d] > 0.0)) throw InputError("voxel spacing must be positive");
+  {
+    // CT of a body holds fat, lung or air below -150 HU; MR and PET values do not go there.
+    const auto& d = volume.data();
+    const size_t step = std::max<size_t>(1, d.size() / 200000);
+    size_t low = 0, n = 0;
+    for (size_t i = 0; i < d.size(); i += step, ++n)
+      if (d[i] < -150) ++low;
+    if (n > 0 && low * 500 < n)
+      throw NotApplicableError(
+          "no spine in view: values do not look like CT (nothing below -150 HU)");
+  }
   const double workSp = config.workingSpacingMm > 0.0 ? config.workingSpacingMm : 2.0;
   const HuVolume work = detail::resampleIsotropicLps(volume, workSp);
   clock.lap("resample");

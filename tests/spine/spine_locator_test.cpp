@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <map>
@@ -187,6 +188,13 @@ TEST(SpineLocator, ThrowsNotApplicableOnSoftTissueOnly) {
     for (int64_t j = 0; j < 80; ++j)
       for (int64_t i = 0; i < 80; ++i)
         if (std::hypot(i - 40.0, j - 40.0) < 35) v.at(i, j, k) = 40;
+  EXPECT_THROW(spine::locateSpine(v), NotApplicableError);
+}
+
+TEST(SpineLocator, ThrowsNotApplicableOnValuesThatAreNotHounsfieldUnits) {
+  // The same column with an MR-like intensity scale: nothing near air or fat.
+  HuVolume v = buildColumn(ColumnSpec{}, nullptr);
+  for (int16_t& x : v.data()) x = static_cast<int16_t>(std::max(0, x + 1024));
   EXPECT_THROW(spine::locateSpine(v), NotApplicableError);
 }
 
