@@ -501,16 +501,12 @@ Discovery discoverSeries(const std::string& input) {
     } else {
       const fs::path parent =
           fs::path(input).parent_path().empty() ? fs::path(".") : fs::path(input).parent_path();
-      std::vector<std::string> niftisIgnored;
-      int64_t ignored = 0;
       for (const auto& e : fs::directory_iterator(parent, ec)) {
         if (!e.is_regular_file(ec)) continue;
         const std::string p = e.path().string();
         if (!hasNiftiExtension(p) && !obviouslyNotDicom(p)) files.push_back(p);
       }
       std::sort(files.begin(), files.end());
-      (void)niftisIgnored;
-      (void)ignored;
     }
   } else {
     throw InputError("input is neither a file nor a folder: " + input);
@@ -519,14 +515,15 @@ Discovery discoverSeries(const std::string& input) {
   std::vector<ScannedFile> scanned = scanAll(files);
   std::map<std::string, size_t> byKey;
   std::string wantedKey;
-  for (auto& f : scanned) {
+  for (size_t i = 0; i < scanned.size(); ++i) {
+    ScannedFile& f = scanned[i];
     if (f.kind == ScannedFile::kNotDicom) {
       ++d.ignoredFiles;
       continue;
     }
     ++d.dicomFiles;
     if (f.kind == ScannedFile::kUnreadable) {
-      d.unreadableDicom.push_back(f.slice.path.empty() ? std::string() : f.slice.path);
+      d.unreadableDicom.push_back(files[i]);
       continue;
     }
     bool byUid = false;
@@ -550,11 +547,6 @@ Discovery discoverSeries(const std::string& input) {
     else
       for (auto& fr : f.frames) target.push_back(std::move(fr));
   }
-  // Unreadable files: remember their paths (scanFile leaves the slice empty for them).
-  d.unreadableDicom.clear();
-  for (size_t i = 0; i < scanned.size(); ++i)
-    if (scanned[i].kind == ScannedFile::kUnreadable) d.unreadableDicom.push_back(files[i]);
-
   if (!singleFile.empty()) {
     // A DICOM file names its own series: keep only that one.
     std::vector<SeriesCandidate> keep;
