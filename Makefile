@@ -8,7 +8,7 @@ STAMP := $(BUILD_DIR)/.deps-installed
 # Lets ccache reuse objects across clones in different folders.
 export CCACHE_BASEDIR := $(CURDIR)
 
-.PHONY: all deps configure build demo test test-sanitize bench tidy clean format
+.PHONY: all deps configure build demo test test-sanitize fuzz bench tidy clean format
 
 all: build
 
@@ -41,6 +41,16 @@ test-sanitize: deps
 	cd $(SAN_DIR) && ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 1800 -LE no_sanitize
+
+# libFuzzer targets (clang + ASan/UBSan), FUZZ_SECONDS each.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := fuzz_nifti fuzz_dicom_series fuzz_manifest_csv fuzz_report_text fuzz_report_json
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSPINESCREEN_FUZZ=ON -DSPINESCREEN_BUILD_TESTS=OFF -DSPINESCREEN_BUILD_BENCH=OFF
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(FUZZ_TARGETS) fuzz_make_seeds
+	./scripts/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 tidy: configure
 	run-clang-tidy -quiet -p $(BUILD_DIR) '^$(CURDIR)/(src|apps)/' > $(BUILD_DIR)/tidy.log 2>&1 \

@@ -29,6 +29,9 @@ struct NiftiLayout {
   std::vector<int64_t> dims;  // dims[0..n-1], n = dim[0]
   int bitpix = 0;
   int64_t voxOffset = 0;
+  // pixdim, quaternion and sform are finite and of a size real geometry can have. ITK aborts
+  // the process (vnl assert) on a non-finite orientation, so this is checked before ITK.
+  bool geometrySane = true;
 };
 
 template <class T>
@@ -61,6 +64,15 @@ std::optional<NiftiLayout> readNiftiLayout(const std::string& path) {
     l.bitpix = loadValue<int16_t>(h + 72, swap);
     const float off = loadValue<float>(h + 108, swap);
     l.voxOffset = std::isfinite(off) && off > 0 ? static_cast<int64_t>(off) : 0;
+    // pixdim[0..7] at 76, quatern_b..qoffset_z at 256, srow_x/y/z at 280 (all float32).
+    auto saneFloats = [&](int offset, int count) {
+      for (int i = 0; i < count; ++i) {
+        const float v = loadValue<float>(h + offset + 4 * i, swap);
+        if (!std::isfinite(v) || std::abs(v) > 1e7f) return false;
+      }
+      return true;
+    };
+    l.geometrySane = saneFloats(76, 8) && saneFloats(256, 6) && saneFloats(280, 12);
   } else if (size == 540 || swapped == 540) {
     if (n < 540) return std::nullopt;
     swap = size != 540;
@@ -133,6 +145,11 @@ LoadedStudy readNiftiStudy(const std::string& path) {
   checkPlausibleSize({ld[0], ld[1], ld[2]}, path);
   if (layout->version != 1)
     throw InputError("NIfTI-2 files are not supported; convert to NIfTI-1: " + path);
+  if (!layout->geometrySane)
+    throw InputError(
+        "NIfTI header has non-finite or absurd geometry (pixdim, quaternion or "
+        "sform): " +
+        path);
   if (layout->bitpix <= 0 || layout->bitpix % 8 != 0 || layout->bitpix > 128)
     throw InputError("NIfTI header has an invalid bitpix (" + std::to_string(layout->bitpix) +
                      "): " + path);
