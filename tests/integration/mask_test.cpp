@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <itkBinaryBallStructuringElement.h>
 #include <itkBinaryErodeImageFilter.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -21,11 +22,25 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path freshDir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("spinescreen_mask_" + name);
+  // Per process: ctest runs these tests in parallel processes.
+  const fs::path d =
+      fs::temp_directory_path() / ("spinescreen_mask_" + std::to_string(::getpid()) + "_" + name);
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
 }
+
+// Removes this process's folders when the tests end.
+class CleanUp : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    const std::string prefix = "spinescreen_mask_" + std::to_string(::getpid()) + "_";
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path(), ec))
+      if (e.path().filename().string().rfind(prefix, 0) == 0) fs::remove_all(e.path(), ec);
+  }
+};
+const auto* const kCleanUp = ::testing::AddGlobalTestEnvironment(new CleanUp);
 
 // VerSe numbers of the vertebrae in the phantom, cranial to caudal; the first is cut by the
 // top of the field of view.
@@ -107,11 +122,13 @@ const Files& phantomFiles() {
 struct Analysed {
   RunResult run;
   nlohmann::json report;
+  fs::path outDir;
 };
 
 Analysed analyze(const std::string& ct, const std::string& args, const std::string& outName) {
   const fs::path out = freshDir(outName);
   Analysed a;
+  a.outDir = out;
   a.run =
       runSpinescreen("analyze " + shellQuote(ct) + " " + args + " -o " + shellQuote(out.string()));
   if (fs::exists(out / "report.json")) a.report = readJsonFile((out / "report.json").string());
@@ -166,7 +183,8 @@ TEST(MaskRoute, BothConventionsGiveTheSameGrades) {
   // Picture and page.
   EXPECT_EQ(ts.report["outputs"]["png"], "sagittal.png");
   EXPECT_EQ(ts.report["outputs"]["html"], "report.html");
-  EXPECT_TRUE(fs::exists(fs::temp_directory_path() / "spinescreen_mask_ts" / "sagittal.png"));
+  EXPECT_TRUE(fs::exists(ts.outDir / "sagittal.png"));
+  EXPECT_TRUE(fs::exists(ts.outDir / "report.html"));
 }
 
 TEST(MaskRoute, ResamplesAMaskOnAnotherGridInTheSameSpace) {
