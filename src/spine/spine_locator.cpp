@@ -650,8 +650,10 @@ RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
     if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
       std::fprintf(stderr, "ala seg %zu left %.2f right %.2f pelvis %d\n", q, fl, fr,
                    pelvis ? 1 : 0);
-    segs[q].sacralLeft = pelvis && fl >= 0.4;
-    segs[q].sacralRight = pelvis && fr >= 0.4;
+    // Both sides, one clearly: the centreline may sit off the sacral midline.
+    const bool both = std::min(fl, fr) >= 0.25 && std::max(fl, fr) >= 0.4;
+    segs[q].sacralLeft = pelvis && both;
+    segs[q].sacralRight = pelvis && both;
   }
   return stats;
 }
@@ -854,7 +856,8 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
             [](const Placement& a, const Placement& b) { return a.score > b.score; });
   double z = 0.0;
   for (const Placement& p : places) z += std::exp(p.score - places.front().score);
-  double confidence = 1.0 / z;
+  // Never certain: anchors can be misread even when they agree.
+  double confidence = std::min(0.95, 1.0 / z);
   const int o0 = places.front().first;
 
   // Anchors and their agreement.
