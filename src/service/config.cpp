@@ -18,13 +18,12 @@ ServiceConfig loadServiceConfig(const std::string& path) {
     throw UsageError("service config " + path + " is not valid JSON: " + e.what());
   }
   if (!j.is_object()) throw UsageError("service config " + path + " must be a JSON object");
-  static const std::vector<std::string> kKnown = {"orthanc_url",      "orthanc_username",
-                                                  "orthanc_password", "forward_modality",
-                                                  "work_dir",         "status_host",
-                                                  "status_port",      "workers",
-                                                  "max_attempts",     "poll_interval_ms",
-                                                  "http_timeout_s",   "keep_outputs",
-                                                  "analysis_config",  "policy"};
+  static const std::vector<std::string> kKnown = {
+      "orthanc_url",      "orthanc_username", "orthanc_password",
+      "forward_modality", "work_dir",         "status_host",
+      "status_port",      "workers",          "max_attempts",
+      "poll_interval_ms", "http_timeout_s",   "keep_outputs",
+      "analysis_config",  "feed_start",       "policy"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (std::find(kKnown.begin(), kKnown.end(), it.key()) == kKnown.end())
       throw UsageError("service config " + path + ": unknown key '" + it.key() + "'");
@@ -43,6 +42,7 @@ ServiceConfig loadServiceConfig(const std::string& path) {
     c.httpTimeoutSeconds = j.value("http_timeout_s", c.httpTimeoutSeconds);
     c.keepOutputs = j.value("keep_outputs", c.keepOutputs);
     c.analysisConfigPath = j.value("analysis_config", c.analysisConfigPath);
+    c.feedStart = j.value("feed_start", c.feedStart);
     if (j.contains("policy")) {
       const auto& p = j.at("policy");
       if (!p.is_object()) throw UsageError("service config " + path + ": policy must be an object");
@@ -70,6 +70,8 @@ void validate(const ServiceConfig& c) {
   if (c.statusPort < 0 || c.statusPort > 65535) throw UsageError("status_port must be 0..65535");
   if (c.httpTimeoutSeconds < 1) throw UsageError("http_timeout_s must be at least 1");
   if (c.workDir.empty()) throw UsageError("work_dir must not be empty");
+  if (c.feedStart != "beginning" && c.feedStart != "end")
+    throw UsageError("feed_start must be \"beginning\" or \"end\"");
   if (c.statusHost != "127.0.0.1" && c.statusHost != "localhost" && c.statusHost != "::1")
     throw UsageError("status_host must be a loopback address (127.0.0.1, localhost or ::1)");
   if (c.policy.minSlices < 1) throw UsageError("policy.min_slices must be at least 1");

@@ -31,6 +31,9 @@ struct ServiceConfig {
   int httpTimeoutSeconds = 60;
   bool keepOutputs = true;         // keep OUTDIR (report.json, sr.dcm, ...) per series
   std::string analysisConfigPath;  // pipeline config file (density cut-offs, referral policy)
+  // Where a new service (empty state) starts in Orthanc's change feed: "beginning" analyses
+  // what Orthanc already holds; "end" only what arrives from now on.
+  std::string feedStart = "beginning";
   SeriesPolicy policy;
 };
 

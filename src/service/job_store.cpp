@@ -146,6 +146,13 @@ int64_t JobStore::feedPosition() {
   return s.step() == SQLITE_ROW ? s.integer(0) : 0;
 }
 
+bool JobStore::isFresh() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stmt s(db_,
+         "SELECT (SELECT last_seq FROM feed WHERE id = 1) = 0 AND NOT EXISTS (SELECT 1 FROM jobs)");
+  return s.step() == SQLITE_ROW && s.integer(0) != 0;
+}
+
 bool JobStore::enqueueFromFeed(const std::string& seriesId, int64_t seq) {
   std::lock_guard<std::mutex> lock(mutex_);
   exec("BEGIN IMMEDIATE");

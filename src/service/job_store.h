@@ -54,6 +54,8 @@ class JobStore {
   int recoverAfterRestart();
 
   int64_t feedPosition();
+  // True when the store has never seen the feed (position 0, no jobs).
+  bool isFresh();
   // Records the series of a change feed entry (ignored when the series already has a job)
   // and advances the feed position to `seq`, in one transaction. Returns true when a new job
   // was created.

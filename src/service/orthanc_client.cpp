@@ -69,6 +69,15 @@ ChangePage OrthancClient::changes(int64_t since, int limit) {
   return page;
 }
 
+int64_t OrthancClient::lastChange() {
+  const auto j = getJson("/changes?last");
+  try {
+    return j.at("Last").get<int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw OrthancError(std::string("unexpected /changes?last answer: ") + e.what());
+  }
+}
+
 nlohmann::json OrthancClient::series(const std::string& id) { return getJson("/series/" + id); }
 nlohmann::json OrthancClient::study(const std::string& id) { return getJson("/studies/" + id); }
 nlohmann::json OrthancClient::instanceTags(const std::string& id) {

@@ -49,6 +49,7 @@ class OrthancClient {
 
   nlohmann::json system();  // GET /system (reachability)
   ChangePage changes(int64_t since, int limit = 100);
+  int64_t lastChange();  // GET /changes?last: the newest change's sequence number
   nlohmann::json series(const std::string& id);        // GET /series/{id}
   nlohmann::json study(const std::string& id);         // GET /studies/{id}
   nlohmann::json instanceTags(const std::string& id);  // GET /instances/{id}/simplified-tags

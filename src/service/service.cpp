@@ -128,6 +128,12 @@ void Service::stop() {
 int Service::pollFeedOnce() {
   auto client = newClient();
   int created = 0;
+  if (config_.feedStart == "end" && store_->isFresh()) {
+    const int64_t last = client->lastChange();
+    store_->setFeedPosition(last);
+    logLine("new state: starting after Orthanc's change " + std::to_string(last) +
+            " (feed_start \"end\")");
+  }
   int64_t since = store_->feedPosition();
   for (;;) {
     const ChangePage page = client->changes(since, 100);

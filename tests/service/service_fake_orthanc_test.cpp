@@ -42,6 +42,12 @@ class FakeOrthanc {
   FakeOrthanc() {
     server_.Get("/changes", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(mutex_);
+      if (req.has_param("last")) {
+        const int64_t last = changes_.empty() ? 0 : changes_.back()["Seq"].get<int64_t>();
+        res.set_content(json{{"Changes", json::array()}, {"Done", true}, {"Last", last}}.dump(),
+                        "application/json");
+        return;
+      }
       const int64_t since = req.has_param("since") ? std::stoll(req.get_param_value("since")) : 0;
       json changes = json::array();
       int64_t last = since;
@@ -319,4 +325,24 @@ TEST(ServiceWithFakeOrthanc, AStudyWithNoSpineIsRecordedOnceAsNoOutput) {
   EXPECT_FALSE(s.processOneJob());       // and nothing repeated
   EXPECT_EQ(s.pollFeedOnce(), 0);
   EXPECT_EQ(s.status()["no_output"], 1);
+}
+
+TEST(ServiceWithFakeOrthanc, FeedStartEndSkipsWhatOrthancAlreadyHeld) {
+  FakeOrthanc orthanc;
+  TempDir work;
+  orthanc.addStableSeries("old-1", 1, "CT", 100);
+  orthanc.addStableSeries("old-2", 2, "CT", 100);
+  std::ostringstream log;
+  ServiceConfig c = configFor(orthanc, work.path);
+  c.feedStart = "end";
+  {
+    Service s(c, {}, log);
+    EXPECT_EQ(s.pollFeedOnce(), 0);
+    EXPECT_EQ(s.store().feedPosition(), 2);
+  }
+  orthanc.addStableSeries("new-1", 3, "CT", 100);
+  Service s(c, {}, log);  // a restart: the state is not new any more
+  EXPECT_EQ(s.pollFeedOnce(), 1);
+  EXPECT_TRUE(s.store().get("new-1"));
+  EXPECT_FALSE(s.store().get("old-1"));
 }

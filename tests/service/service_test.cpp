@@ -121,6 +121,8 @@ TEST(ServiceConfig, ReadsKeysAndRejectsUnknownOnes) {
   EXPECT_THROW(loadServiceConfig(path), UsageError);
   std::ofstream(path) << R"({"workers": "two"})";
   EXPECT_THROW(loadServiceConfig(path), UsageError);
+  std::ofstream(path) << R"({"feed_start": "middle"})";
+  EXPECT_THROW(loadServiceConfig(path), UsageError);
   std::ofstream(path) << R"({"status_host": "0.0.0.0"})";  // status stays on loopback
   EXPECT_THROW(loadServiceConfig(path), UsageError);
   std::ofstream(path) << "{not json";
