@@ -92,9 +92,11 @@ TEST(Decision, NotesContrastAndKvpInTheDensityReason) {
 }
 
 TEST(Decision, PolicyFileChangesWhoIsReferred) {
-  const auto config = pipeline::loadConfigFile(writePolicy(
+  const std::string path = writePolicy(
       R"({"referral": {"min_fracture_grade": 3, "refer_on_osteoporosis_likely": false,
-                       "refer_on_low_density": true}})"));
+                       "refer_on_low_density": true}})");
+  const auto config = pipeline::loadConfigFile(path);
+  std::filesystem::remove(path);
   const std::vector<Vertebra> vs{graded("L1", 2, 0.8, 0.3, Morphology::kWedge)};
   // Grade 2 under a grade-3 policy, density osteoporosis_likely not referred: no referral,
   // though the fracture is still reported.
