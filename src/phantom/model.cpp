@@ -96,12 +96,12 @@ void addPosteriorElements(VertebraModel& v, char region, int number, double disc
     cw = 8.0, ch = 7.5, rp = 3.2 + 0.12 * number, lamT = 2.6;
     spLen = 36 + number * 0.5;
     spDeg = number <= 4 ? 45 : (number <= 9 ? 60 : 35);
-    spHalfH = 4.0 + 0.3 * number;
+    spHalfH = 3.0 + 0.15 * number;
     tpLen = number <= 10 ? 22 : (number == 11 ? 12 : 8);
     tpR = 4.0;
   } else {
     cw = 11.0, ch = 8.0, rp = 5.0 + 0.3 * number, lamT = 3.2;
-    spLen = 30, spDeg = 5, spHalfH = 9.5;
+    spLen = 30, spDeg = 5, spHalfH = 8.0;
     const double tl[] = {0, 14, 19, 25, 22, 18, 16};
     tpLen = tl[std::clamp(number, 0, 6)];
     tpR = 3.2;

@@ -189,7 +189,7 @@ PhantomSpec randomSpec(uint64_t seed, int caseIndex) {
     levels.push_back({"L" + std::to_string(l), 12.0 + (l - 1) * (4.0 / (lumbar - 1))});
 
   // Bone density: fracture cases are more often osteoporotic.
-  const bool fractureCase = rng.chance(0.5);
+  const bool fractureCase = rng.chance(0.58);
   double l1Hu;
   if (fractureCase)
     l1Hu = rng.clampedNormal(100.0, 32.0, 45.0, 230.0);

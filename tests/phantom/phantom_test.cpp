@@ -347,8 +347,8 @@ TEST(PhantomCohort, SpecsCoverVariantsFracturesAndFieldsOfView) {
   }
   EXPECT_GT(variants, n * 0.07);
   EXPECT_LT(variants, n * 0.2);
-  EXPECT_GT(fractureCases, n * 0.25);
-  EXPECT_LT(fractureCases, n * 0.5);
+  EXPECT_GT(fractureCases, n * 0.35);
+  EXPECT_LT(fractureCases, n * 0.65);
   for (int f : fovs) EXPECT_GT(f, n * 0.05);
   EXPECT_GT(thin, n * 0.05);
 }

@@ -95,7 +95,7 @@ HuStats measure(const HuVolume& ct, const std::vector<int>& labels) {
   s.trabecularVoxels = tN;
   s.fatMode = mode(hist, lo, bin, -200, -40);
   s.softMode = mode(hist, lo, bin, -20, 120);
-  s.lungMode = mode(hist, lo, bin, -960, -600);  // above the air outside the body
+  s.lungMode = mode(hist, lo, bin, -930, -600);  // above the air outside the body
   // Discs: midpoints of consecutive levels.
   double dSum = 0;
   int64_t dN = 0;
