@@ -142,6 +142,8 @@ int main(int argc, char** argv) {
   phantomCmd->add_flag("--dicom", phantomOpts.dicom, "also write <case_id>/dicom/ (CT series)");
   phantomCmd->add_flag("--masks", phantomOpts.masks,
                        "also write vertebrae.nii.gz and bodies.nii.gz (VerSe numbering)");
+  phantomCmd->add_flag("--truth-only", phantomOpts.truthOnly,
+                       "write truth.json only, without rendering (fast)");
   phantomCmd->add_option("--slice-mm", phantomSliceMm, "force the slice spacing (and thickness)")
       ->check(CLI::Range(0.3, 10.0));
   phantomCmd->add_option("--fov", phantomFov, "force the field of view")
