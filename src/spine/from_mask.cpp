@@ -57,7 +57,13 @@ double boxVolume(const std::pair<Vec3, Vec3>& b) {
 MaskImage onCtGrid(const MaskImage& mask, const Grid& ct, const std::string& what,
                    std::vector<std::string>& warnings) {
   if (mask.empty()) throw InputError(what + " is empty");
-  if (mask.grid().sameGeometryAs(ct)) return mask;
+  // The same grid up to what NIfTI's float header fields keep (a hundredth of a voxel).
+  const double tolerance = 0.01 * std::min({ct.spacing.x, ct.spacing.y, ct.spacing.z});
+  if (mask.grid().sameGeometryAs(ct, tolerance)) {
+    MaskImage same = mask;
+    same.grid() = ct;
+    return same;
+  }
   const auto mb = worldBox(mask.grid());
   const auto cb = worldBox(ct);
   std::pair<Vec3, Vec3> inter;
