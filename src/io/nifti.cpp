@@ -63,7 +63,11 @@ std::optional<NiftiLayout> readNiftiLayout(const std::string& path) {
     for (int d = 1; d <= nd; ++d) l.dims.push_back(loadValue<int16_t>(h + 40 + 2 * d, swap));
     l.bitpix = loadValue<int16_t>(h + 72, swap);
     const float off = loadValue<float>(h + 108, swap);
-    l.voxOffset = std::isfinite(off) && off > 0 ? static_cast<int64_t>(off) : 0;
+    // Beyond 2^50 bytes no file can hold the voxels; clamping keeps the cast defined and the
+    // size check below refuses the file.
+    l.voxOffset = std::isfinite(off) && off > 0
+                      ? static_cast<int64_t>(std::min(off, static_cast<float>(int64_t{1} << 50)))
+                      : 0;
     // pixdim[0..7] at 76, quatern_b..qoffset_z at 256, srow_x/y/z at 280 (all float32).
     auto saneFloats = [&](int offset, int count) {
       for (int i = 0; i < count; ++i) {

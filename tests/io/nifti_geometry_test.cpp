@@ -61,6 +61,10 @@ TEST(NiftiGeometry, RefusesInfiniteQuaternionAndAbsurdPixdim) {
   EXPECT_THROW(io::readNiftiStudy(writeNifti("spinescreen_geom_big.nii", 80, 3e30f)), InputError);
 }
 
+TEST(NiftiGeometry, RefusesAVoxelOffsetNoFileCanHold) {
+  EXPECT_THROW(io::readNiftiStudy(writeNifti("spinescreen_geom_off.nii", 108, 1e30f)), InputError);
+}
+
 TEST(NiftiGeometry, KeptFuzzCrashInputsAreRefusedCleanly) {
   const fs::path dir = fs::path(spinescreen::testing::sourceDir()) / "fuzz/regressions/nifti";
   int n = 0;
