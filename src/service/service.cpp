@@ -269,6 +269,11 @@ void Service::process(Job job) {
     opt.fhirOut = true;
     std::ostringstream analysisLog;  // runAnalyze never logs identifying data
     const int rc = pipeline::runAnalyze(opt, analysis_, analysisLog);
+    {
+      std::istringstream lines(analysisLog.str());
+      for (std::string line; std::getline(lines, line);)
+        if (!line.empty()) logLine("series " + id + ": analyze: " + line);
+    }
     fs::remove_all(in, ec);
     json report;
     try {
