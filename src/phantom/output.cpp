@@ -56,6 +56,21 @@ std::string truthJson(const PhantomTruth& t) {
   return j.dump(2) + "\n";
 }
 
+void writeTruth(const PhantomTruth& truth, const std::string& caseDir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(caseDir, ec);
+  if (ec || !fs::is_directory(caseDir)) throw UsageError("cannot create output folder " + caseDir);
+  const fs::path dir(caseDir);
+  const fs::path tmp = dir / "truth.json.tmp";
+  std::ofstream f(tmp);
+  f << truthJson(truth);
+  f.close();
+  if (!f) throw UsageError("cannot write " + (dir / "truth.json").string());
+  fs::rename(tmp, dir / "truth.json", ec);
+  if (ec) throw UsageError("cannot write " + (dir / "truth.json").string());
+}
+
 void writeCase(const Phantom& ph, const std::string& caseDir, const WriteOptions& options) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -64,15 +79,7 @@ void writeCase(const Phantom& ph, const std::string& caseDir, const WriteOptions
   const fs::path dir(caseDir);
   if (ph.ct.empty()) throw UsageError("phantom was generated without images");
   io::writeNifti(ph.ct, (dir / "ct.nii.gz").string());
-  {
-    const fs::path tmp = dir / "truth.json.tmp";
-    std::ofstream f(tmp);
-    f << truthJson(ph.truth);
-    f.close();
-    if (!f) throw UsageError("cannot write " + (dir / "truth.json").string());
-    fs::rename(tmp, dir / "truth.json", ec);
-    if (ec) throw UsageError("cannot write " + (dir / "truth.json").string());
-  }
+  writeTruth(ph.truth, caseDir);
   if (options.masks) {
     if (ph.vertebrae.empty()) throw UsageError("phantom was generated without masks");
     io::writeNifti(ph.vertebrae, (dir / "vertebrae.nii.gz").string());
@@ -111,16 +118,20 @@ int runPhantom(const RunOptions& o, std::ostream& log) {
     if (fov) setFov(spec, *fov);
     if (o.sliceMm) setSliceSpacing(spec, *o.sliceMm);
     GenerateOptions g;
-    g.masks = o.masks;
+    g.masks = o.masks && !o.truthOnly;
+    g.render = !o.truthOnly;
     const auto t0 = std::chrono::steady_clock::now();
     const Phantom ph = generate(spec, g);
-    writeCase(ph, (std::filesystem::path(o.outDir) / spec.caseId).string(), w);
+    const std::string caseDir = (std::filesystem::path(o.outDir) / spec.caseId).string();
+    if (o.truthOnly)
+      writeTruth(ph.truth, caseDir);
+    else
+      writeCase(ph, caseDir, w);
     const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const auto& s = ph.ct.size();
+    const auto& s = ph.grid.size;
     log << spec.caseId << ": " << toString(spec.fov) << ", " << s[0] << "x" << s[1] << "x" << s[2]
-        << " @ " << ph.ct.grid().spacing.x << "x" << ph.ct.grid().spacing.y << "x"
-        << ph.ct.grid().spacing.z << " mm, " << ph.truth.vertebrae.size()
-        << " vertebrae, max grade "
+        << " @ " << ph.grid.spacing.x << "x" << ph.grid.spacing.y << "x" << ph.grid.spacing.z
+        << " mm, " << ph.truth.vertebrae.size() << " vertebrae, max grade "
         << (ph.truth.maxGrade ? std::to_string(*ph.truth.maxGrade) : std::string("-"))
         << (spec.variant.empty() ? "" : ", " + spec.variant) << ", " << sec << " s\n";
   }

@@ -176,6 +176,8 @@ struct WriteOptions {
   bool masks = false;
   bool dicom = false;
 };
+// Writes DIR/truth.json (creating DIR).
+void writeTruth(const PhantomTruth& truth, const std::string& caseDir);
 // Writes DIR/ct.nii.gz, DIR/truth.json and optionally masks and a DICOM series.
 void writeCase(const Phantom& phantom, const std::string& caseDir, const WriteOptions& options);
 
@@ -191,6 +193,7 @@ struct RunOptions {
   int firstIndex = 0;
   bool dicom = false;
   bool masks = false;
+  bool truthOnly = false;  // write truth.json only (no rendering)
   std::optional<double> sliceMm;
   std::optional<std::string> fov;  // chest | abdomen | abdomen-pelvis | cap | thoracolumbar
 };
