@@ -250,6 +250,27 @@ TEST(MaskRoute, RejectsAnEmptyMask) {
   EXPECT_NE(r.report["status_reason"].get<std::string>().find("no labels"), std::string::npos);
 }
 
+TEST(MaskRoute, AsksForTheConventionWhenTheLabelsDoNotTell) {
+  // Only 25 and 26: TotalSegmentator's sacrum and S1, or VerSe's L6 and S1.
+  const Files& f = phantomFiles();
+  Phantom p = makePhantom();
+  for (auto& v : p.verse.data())
+    if (v) v = v == 20 ? 25 : (v == 21 ? 26 : 0);
+  const fs::path path = f.dir / "ambiguous.nii.gz";
+  io::writeNifti(p.verse, path.string());
+  const auto r =
+      analyze(f.ct.string(), "--vertebrae-mask " + shellQuote(path.string()), "ambiguous");
+  EXPECT_EQ(r.run.exitCode, 2) << r.run.output;
+  EXPECT_NE(r.run.output.find("--mask-convention"), std::string::npos) << r.run.output;
+  const auto told = analyze(
+      f.ct.string(), "--vertebrae-mask " + shellQuote(path.string()) + " --mask-convention verse",
+      "ambiguous_verse");
+  EXPECT_EQ(told.run.exitCode, 0) << told.run.output;
+  const auto v = byLabel(told.report);
+  EXPECT_TRUE(v.count("L6"));
+  EXPECT_TRUE(v.count("S1"));
+}
+
 TEST(MaskRoute, RejectsAnUnknownConventionAndAMissingMask) {
   const Files& f = phantomFiles();
   EXPECT_EQ(
