@@ -299,7 +299,9 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
   double rMax = 0.0;
   for (const auto& r : R)
     for (double v : r) rMax = std::max(rMax, v);
-  const double postReach = whole ? dPost + 65.0 : dPost + 1.0;
+  const double postReach = whole ? dPost + 75.0 : dPost + 1.0;
+  // Posterior elements are thin and partial-volumed: a lower level than the body cortex.
+  const double tPost = tissue + 0.35 * (cortex - tissue);
   const double latReach = whole ? std::max(rMax, 45.0) : rMax;
   const Vec3 sTopP = at(line.point, sg.slabTop), sBotP = at(line.point, sg.slabBottom);
   const Vec3 nTop = (at(line.tangent, sg.slabTop) * -1.0).normalized();
@@ -364,8 +366,12 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
         }
         if (whole && !dryRun) {
           bool inWhole = inBody;
-          if (!inWhole && (p - sTopP).dot(nTop) <= 0.0 && (p - sBotP).dot(nBot) >= 0.0 &&
-              v <= -dPost + 1.0 && v >= -postReach && std::abs(u) <= 45.0 && vol.at(i, j, k) >= tc)
+          // Arches and spinous processes slope caudally behind their body: follow them with
+          // a slab that drops by about a third of the distance behind the posterior wall.
+          const Vec3 ps = p + axisSup * (0.3 * std::max(0.0, -(v + dPost)));
+          if (!inWhole && (ps - sTopP).dot(nTop) <= 0.0 && (ps - sBotP).dot(nBot) >= 0.0 &&
+              v <= -dPost + 1.0 && v >= -postReach && std::abs(u) <= 45.0 &&
+              vol.at(i, j, k) >= tPost)
             inWhole = true;
           if (inWhole) {
             whole->at(i, j, k) = label;
