@@ -158,7 +158,7 @@ ColumnTrack trackColumn(const HuVolume& work) {
         const double behindMm = std::max(0, back - y) * sp;
         const double deepCost = std::min(120.0, 2.0 * std::max(0.0, behindMm - 45.0));
         score[static_cast<size_t>(y * nx + x)] =
-            std::min(body, 350.0) - 1.5 * std::max(0.0, body - 330.0) + best - 0.5 * lateral -
+            std::min(body, 350.0) - 3.0 * std::max(0.0, body - 330.0) + best - 0.5 * lateral -
             0.5 * asym - 6.0 * offMid - deepCost;
       }
     }
