@@ -67,8 +67,8 @@ class Renderer {
     const bool neck = z >= m_.zT1Top + 35.0;
     const bool pelvis = z < m_.zS1 - 30.0;
     const double paraW = pelvis ? 80.0 : (z > m_.zT12 ? 48.0 : 58.0);
-    const Vec3 heartC{25.0, sec.centreY - 0.15 * B, 0.5 * (m_.zT6 + m_.domeZ) - 10.0};
-    const Vec3 heartR{0.42 * s_.thoraxHalfWidthMm, 0.4 * s_.thoraxHalfDepthMm,
+    const Vec3 heartC{32.0, sec.centreY - 0.3 * B, 0.5 * (m_.zT6 + m_.domeZ) - 10.0};
+    const Vec3 heartR{0.36 * s_.thoraxHalfWidthMm, 0.34 * s_.thoraxHalfDepthMm,
                       0.5 * (m_.zT6 - m_.domeZ) + 25.0};
     const double blood =
         s_.contrast ? (s_.aortaLumenHu > 240 ? s_.aortaLumenHu - 30 : 150.0) : 40.0;
