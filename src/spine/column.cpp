@@ -300,8 +300,9 @@ ColumnTrack trackColumn(const HuVolume& work) {
     }
     std::vector<double> sortedCore(core);
     std::sort(sortedCore.begin(), sortedCore.end());
-    const double trab = sortedCore[sortedCore.size() * 3 / 4];
-    const double thr = 40.0 + 0.5 * std::max(40.0, trab - 40.0);
+    const double trab = sortedCore[sortedCore.size() / 2];
+    // Between soft tissue and trabecular bone; never as high as cortex (the box may sit on it).
+    const double thr = 40.0 + 0.5 * std::clamp(trab - 40.0, 40.0, 200.0);
     const double radius = 20.0;
     for (size_t i = 0; i < path.size(); ++i) {
       const int kk = t.firstSlice + static_cast<int>(i);

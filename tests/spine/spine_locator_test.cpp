@@ -30,6 +30,7 @@ struct ColumnSpec {
   double trabecularHu = 180.0;
   double cortexHu = 600.0;
   double discHu = 80.0;
+  double aortaHu = 0.0;  // > 0: a contrast-filled aorta touching the bodies front-left
 };
 
 // A trunk of soft tissue holding a straight column of elliptic bodies (cortical shell,
@@ -85,6 +86,9 @@ HuVolume buildColumn(const ColumnSpec& s, std::vector<Vec3>* centres) {
           if (!inDisc && cr > 8.0 && cr <= 14.0 && a < -12.0) hu = s.cortexHu * 0.8;
           if (cr <= 8.0) hu = 20.0;
         }
+        // Aorta: radius 12 mm, centred 14 mm left and 20 mm in front of the body centre axis
+        // (so it touches the front-left of the bodies), along the whole trunk.
+        if (s.aortaHu > 0.0 && std::hypot(l - 14.0, a - 20.0) <= 12.0) hu = s.aortaHu;
         v.at(i, j, k) = static_cast<int16_t>(hu);
       }
   return v;
@@ -117,6 +121,32 @@ TEST(SpineLocator, FindsEveryBodyOfASyntheticColumnInOrder) {
   EXPECT_GE(matched, spec.vertebrae - 2);
   EXPECT_LE(matched, spec.vertebrae);
   EXPECT_EQ(m.bodies.grid().size, v.grid().size) << "bodies must be on the input grid";
+}
+
+TEST(SpineLocator, AContrastFilledAortaTouchingTheBodiesIsLeftOut) {
+  ColumnSpec spec;
+  spec.aortaHu = 400.0;
+  std::vector<Vec3> truth;
+  const HuVolume v = buildColumn(spec, &truth);
+  const SpineModel m = spine::locateSpine(v);
+  int matched = 0;
+  for (const Vertebra& vt : m.vertebrae) {
+    if (!vt.measurable || !vt.bodyCentroidLps) continue;
+    double best = 1e9;
+    for (const Vec3& t : truth) best = std::min(best, (*vt.bodyCentroidLps - t).norm());
+    EXPECT_LT(best, 2.5) << vt.label;
+    ++matched;
+  }
+  EXPECT_GE(matched, spec.vertebrae - 2);
+  // No body voxel at the aorta's centre line beside the inner bodies.
+  const Grid& g = m.bodies.grid();
+  int inAorta = 0;
+  for (size_t i = 1; i + 1 < truth.size(); ++i) {
+    const Vec3& t = truth[i];
+    const Vec3 idx = g.lpsToIndex(t + Vec3{14.0, -20.0, 0.0});
+    inAorta += m.bodies.valueOr(std::lround(idx.x), std::lround(idx.y), std::lround(idx.z), 0) != 0;
+  }
+  EXPECT_EQ(inAorta, 0);
 }
 
 TEST(SpineLocator, LocalAxesFollowAnObliqueColumn) {
