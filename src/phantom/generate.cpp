@@ -446,14 +446,14 @@ Phantom generate(const PhantomSpec& spec, const GenerateOptions& options) {
     cx = spec.centreOffsetXMm;
     cy = sec.centreY + spec.centreOffsetYMm;
     // Keep the back in view unless the offset asks otherwise.
-    if (spec.centreOffsetYMm >= 0.0) cy = std::max(cy, m.backY + 5.0 - 0.5 * spec.fovWidthMm);
+    if (!spec.spineAtPosteriorEdge) cy = std::max(cy, m.backY + 5.0 - 0.5 * spec.fovWidthMm);
   }
   Grid g;
   g.size = {nxy, nxy, nz};
   g.spacing = {sxy, sxy, dz};
   g.origin = {cx - 0.5 * spec.fovWidthMm + 0.5 * sxy, cy - 0.5 * spec.fovWidthMm + 0.5 * sxy,
               bottom};
-  if (spec.fov != FovKind::kThoracolumbar && spec.centreOffsetYMm < 0.0) {
+  if (spec.fov != FovKind::kThoracolumbar && spec.spineAtPosteriorEdge) {
     // Posterior edge close behind the canal: the spinous processes are cut.
     const double yEdge = m.spineAt(zMid).y + 75.0 + spec.centreOffsetYMm;
     g.origin.y = yEdge - (nxy - 0.5) * sxy;

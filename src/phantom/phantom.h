@@ -101,6 +101,9 @@ struct PhantomSpec {
   int matrix = 512;              // in-plane voxels per side
   double centreOffsetXMm = 0.0;  // in-plane FOV centre relative to the body centre
   double centreOffsetYMm = 0.0;
+  // Posterior edge of the field of view 75 + centreOffsetYMm mm behind the column's centre
+  // line (centreOffsetYMm < 0 cuts the spinous processes).
+  bool spineAtPosteriorEdge = false;
   double sliceSpacingMm = 3.0;
   double sliceThicknessMm = 3.0;
   double psfFwhmMm = 1.0;

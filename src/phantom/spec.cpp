@@ -382,6 +382,7 @@ PhantomSpec randomSpec(uint64_t seed, int caseIndex) {
   const double edge = rng.uniform();
   if (edge < 0.06) {  // posterior elements near the posterior edge
     s.centreOffsetYMm = -rng.uniform(20.0, 45.0);
+    s.spineAtPosteriorEdge = true;
   } else if (edge < 0.12) {  // a reconstruction centred off the spine
     s.centreOffsetXMm = (rng.chance(0.5) ? 1.0 : -1.0) * rng.uniform(0.25, 0.35) * s.fovWidthMm;
   } else {
