@@ -158,7 +158,7 @@ ColumnTrack trackColumn(const HuVolume& work) {
         const double behindMm = std::max(0, back - y) * sp;
         const double deepCost = std::min(120.0, 2.0 * std::max(0.0, behindMm - 45.0));
         score[static_cast<size_t>(y * nx + x)] =
-            std::min(body, 350.0) - 3.0 * std::max(0.0, body - 330.0) + best - 0.5 * lateral -
+            std::min(body, 350.0) - 1.5 * std::max(0.0, body - 330.0) + best - 0.5 * lateral -
             0.5 * asym - 6.0 * offMid - deepCost;
       }
     }
@@ -302,7 +302,7 @@ ColumnTrack trackColumn(const HuVolume& work) {
     std::sort(sortedCore.begin(), sortedCore.end());
     const double trab = sortedCore[sortedCore.size() / 2];
     // Between soft tissue and trabecular bone; never as high as cortex (the box may sit on it).
-    const double thr = 40.0 + 0.5 * std::clamp(trab - 40.0, 40.0, 200.0);
+    const double thr = 40.0 + 0.5 * std::clamp(trab - 40.0, 40.0, 300.0);
     const double radius = 20.0;
     for (size_t i = 0; i < path.size(); ++i) {
       const int kk = t.firstSlice + static_cast<int>(i);
