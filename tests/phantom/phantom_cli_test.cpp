@@ -1,0 +1,74 @@
+// `spinescreen phantom` as a whole program: the case folders, files and exit codes of
+// contracts/CLI.md ("Phantom layout"). Skips when the spinescreen executable is not built.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/run.h"
+#include "support/schema.h"
+
+namespace fs = std::filesystem;
+using spinescreen::testing::runSpinescreen;
+
+namespace {
+
+fs::path freshDir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  return d;
+}
+
+#define REQUIRE_BINARY()                                      \
+  if (!fs::exists(spinescreen::testing::spinescreenBinary())) \
+  GTEST_SKIP() << "spinescreen executable not built"
+
+}  // namespace
+
+TEST(PhantomCommand, WritesOneFolderPerCaseWithCtTruthAndMasks) {
+  REQUIRE_BINARY();
+  const fs::path out = freshDir("phantom_cli");
+  const auto r = runSpinescreen("phantom -o " + out.string() +
+                                " --cases 2 --seed 9 --fov thoracolumbar --slice-mm 5 --masks");
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  for (const char* id : {"phantom_0000", "phantom_0001"}) {
+    for (const char* f : {"ct.nii.gz", "truth.json", "vertebrae.nii.gz", "bodies.nii.gz"})
+      EXPECT_TRUE(fs::exists(out / id / f)) << id << "/" << f;
+    std::ifstream in(out / id / "truth.json");
+    const nlohmann::json truth = nlohmann::json::parse(in);
+    EXPECT_EQ(truth["case_id"], id);
+    EXPECT_EQ(spinescreen::testing::schemaViolations(truth, "truth.schema.json"), "");
+    EXPECT_DOUBLE_EQ(truth["spacing_mm"][2].get<double>(), 5.0);
+  }
+  fs::remove_all(out);
+}
+
+TEST(PhantomCommand, TruthOnlyMatchesTheRenderedCasesTruth) {
+  REQUIRE_BINARY();
+  const fs::path a = freshDir("phantom_cli_a"), b = freshDir("phantom_cli_b");
+  ASSERT_EQ(runSpinescreen("phantom -o " + a.string() +
+                           " --seed 4 --first 3 --slice-mm 5 --fov thoracolumbar")
+                .exitCode,
+            0);
+  ASSERT_EQ(runSpinescreen("phantom -o " + b.string() +
+                           " --seed 4 --first 3 --slice-mm 5 --fov thoracolumbar --truth-only")
+                .exitCode,
+            0);
+  std::ifstream ia(a / "phantom_0003" / "truth.json"), ib(b / "phantom_0003" / "truth.json");
+  EXPECT_EQ(nlohmann::json::parse(ia), nlohmann::json::parse(ib));
+  EXPECT_FALSE(fs::exists(b / "phantom_0003" / "ct.nii.gz"));
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+TEST(PhantomCommand, BadArgumentsExitWithTwo) {
+  REQUIRE_BINARY();
+  const fs::path out = freshDir("phantom_cli_bad");
+  EXPECT_EQ(runSpinescreen("phantom -o " + out.string() + " --fov legs").exitCode, 2);
+  EXPECT_EQ(runSpinescreen("phantom -o " + out.string() + " --cases 0").exitCode, 2);
+  EXPECT_EQ(runSpinescreen("phantom -o " + out.string() + " --slice-mm 0").exitCode, 2);
+  EXPECT_EQ(runSpinescreen("phantom --cases 1").exitCode, 2);
+  EXPECT_FALSE(fs::exists(out / "phantom_0000"));
+}
