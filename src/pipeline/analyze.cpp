@@ -204,6 +204,24 @@ SpineModel modelFromMaskFiles(const LoadedStudy& study, const AnalyzeOptions& op
 }  // namespace
 
 int runAnalyze(const AnalyzeOptions& options, const AnalysisConfig& config, std::ostream& log) {
+  // Mask options are checked before any work.
+  if (!options.bodyMask.empty() && options.vertebraeMask.empty()) {
+    log << "error: --body-mask needs --vertebrae-mask\n";
+    return 2;
+  }
+  if (!options.vertebraeMask.empty()) {
+    try {
+      spine::parseMaskConvention(options.maskConvention);
+    } catch (const UsageError& e) {
+      log << "error: " << e.what() << '\n';
+      return 2;
+    }
+    for (const std::string& m : {options.vertebraeMask, options.bodyMask})
+      if (!m.empty() && !fs::exists(m)) {
+        log << "error: mask does not exist: " << m << '\n';
+        return 2;
+      }
+  }
   const fs::path outDir(options.outDir);
   std::error_code ec;
   fs::create_directories(outDir, ec);

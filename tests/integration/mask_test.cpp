@@ -281,6 +281,9 @@ TEST(MaskRoute, RejectsAnUnknownConventionAndAMissingMask) {
       2);
   EXPECT_EQ(analyze(f.ct.string(), "--vertebrae-mask /no/such/mask.nii.gz", "nomask").run.exitCode,
             2);
+  const auto lone = analyze(f.ct.string(), "--body-mask " + shellQuote(f.verse.string()), "lone");
+  EXPECT_EQ(lone.run.exitCode, 2);
+  EXPECT_NE(lone.run.output.find("needs --vertebrae-mask"), std::string::npos) << lone.run.output;
 }
 
 // The real development CT with TotalSegmentator's masks, against the peer tool's report
