@@ -105,9 +105,11 @@ struct BodyShape {
         return 0.0;
     }
   }
+  // Central endplate concavity plus the rounded rim of the endplate (the outer quarter).
   double cup(double x, double y) const {
     const double r2 = (x / a) * (x / a) + (y / b) * (y / b);
-    return concavity * std::max(0.0, 1.0 - r2);
+    const double rim = std::max(0.0, (r2 - 0.75) / 0.25);
+    return concavity * std::max(0.0, 1.0 - r2) + 1.2 * rim * rim;
   }
   double pit(double x, double y, bool superior) const {
     double d = 0;
