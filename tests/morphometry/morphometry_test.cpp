@@ -124,6 +124,36 @@ TEST(Morphometry, MeasuresOnBodiesGivenOnACoarserGridThanTheVolume) {
   expectHeights(*m.vertebrae[0].heights, 18.0, 22.0, 26.0);
 }
 
+TEST(Morphometry, PhysiologicalWedgingAtTheJunctionMeasuresAsGradeZero) {
+  // T11, T12 and L1 each 12% shorter in front, stacked along a column.
+  SpineModel m;
+  Grid g = spinescreen::testing::gridAround({0.13, -0.07, 0.11}, 72.0, 0.5);
+  g.size[2] = 240;
+  g.origin.z = -60.0;
+  m.bodies = LabelImage(g, 0);
+  const char* labels[] = {"T11", "T12", "L1"};
+  for (int i = 0; i < 3; ++i) {
+    BodySpec b;
+    b.centre.z = 32.0 - 32.0 * i + 0.11;
+    b.hp = 27.0;
+    b.ha = 0.88 * 27.0;
+    b.hm = 0.5 * (b.ha + b.hp);
+    spinescreen::testing::paintBody(b, m.bodies, 18 + i);
+    Vertebra v;
+    v.label = labels[i];
+    v.bodyLabel = 18 + i;
+    v.centroidLps = b.centre;
+    m.vertebrae.push_back(v);
+  }
+  morphometry::measureHeights(HuVolume(g, 0), m, {});
+  morphometry::gradeVertebrae(m.vertebrae);
+  for (const auto& v : m.vertebrae) {
+    ASSERT_TRUE(v.heightLoss) << v.label << ": " << v.notMeasurableReason;
+    EXPECT_NEAR(*v.heightLoss, 0.12, 0.02) << v.label;
+    EXPECT_EQ(v.genantGrade, 0) << v.label;
+  }
+}
+
 TEST(Morphometry, RefusesABodyTallerInTheMiddleThanAtBothWalls) {
   BodySpec b;
   b.ha = 14.0;
