@@ -63,6 +63,19 @@ TEST(PhantomCommand, TruthOnlyMatchesTheRenderedCasesTruth) {
   fs::remove_all(b);
 }
 
+TEST(PhantomCommand, DicomOptionWritesOneFilePerSlice) {
+  REQUIRE_BINARY();
+  const fs::path out = freshDir("phantom_cli_dicom");
+  const auto r = runSpinescreen("phantom -o " + out.string() +
+                                " --seed 9 --first 1 --fov thoracolumbar --slice-mm 5 --dicom");
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(out / "phantom_0001" / "dicom"))
+    files += e.path().extension() == ".dcm";
+  EXPECT_GE(files, 30u);  // a thoracolumbar field of view is at least 150 mm long
+  fs::remove_all(out);
+}
+
 TEST(PhantomCommand, BadArgumentsExitWithTwo) {
   REQUIRE_BINARY();
   const fs::path out = freshDir("phantom_cli_bad");
