@@ -14,6 +14,7 @@
 
 #include "core/errors.h"
 #include "core/labels.h"
+#include "phantom/model.h"
 #include "support/schema.h"
 
 using namespace spinescreen;
@@ -368,4 +369,31 @@ TEST(PhantomFiles, WritesCtTruthAndMasks) {
   const nlohmann::json doc = nlohmann::json::parse(in);
   EXPECT_EQ(doc["case_id"], s.caseId);
   std::filesystem::remove_all(dir);
+}
+
+TEST(PhantomRender, BodyMaskHeightsAlongTheLocalAxisMatchTheTruthHeights) {
+  const Phantom p = generate(smallSpec(13, 2, 0.8));
+  const detail::Model m = detail::buildModel(p.spec);
+  int checked = 0;
+  for (const auto& v : p.truth.vertebrae) {
+    if (!v.heights) continue;
+    const int idx = m.indexOf(v.label);
+    ASSERT_GE(idx, 0);
+    const detail::VertebraModel& vm = m.vertebrae[static_cast<size_t>(idx)];
+    LabelImage mask(p.bodies.grid(), 0);
+    for (size_t i = 0; i < mask.data().size(); ++i)
+      mask.data()[i] = p.bodies.data()[i] == v.verseNumber ? 1 : 0;
+    const double expected[3] = {v.heights->anteriorMm, v.heights->middleMm, v.heights->posteriorMm};
+    const double fractions[3] = {0.15, 0.5, 0.85};
+    for (int k = 0; k < 3; ++k) {
+      // March along the body's own axis through the mid-sagittal point at this depth.
+      const Vec3 base = vm.frame.toWorld({0.0, vm.body.yAt(fractions[k]), 0.0});
+      double inside = 0;
+      for (double d = -30.0; d <= 30.0; d += 0.05)
+        if (sampleLinearLps(mask, base + vm.frame.ax * d, 0.0) >= 0.5) inside += 0.05;
+      EXPECT_NEAR(inside, expected[k], 1.0) << v.label << " at " << fractions[k];
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 12);
 }
