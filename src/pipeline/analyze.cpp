@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "io/loader.h"
 #include "io/nifti.h"
+#include "pipeline/masks.h"
 #include "report/dicom_outputs.h"
 #include "report/html.h"
 #include "report/json_report.h"
@@ -291,6 +292,11 @@ int runAnalyze(const AnalyzeOptions& options, const AnalysisConfig& config, std:
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tp).count();
     }
     // After the picture: sc.dcm captures sagittal.png.
+    if (options.saveMasks) {
+      io::writeNifti(verseBodyLabelMap(a.model, study.volume.grid()),
+                     (outDir / "vertebrae.nii.gz").string());
+      report.outputs["masks"] = "vertebrae.nii.gz";
+    }
     report::writeDeliveryOutputs(report, study.identity, outDir,
                                  {options.dicomOut, options.fhirOut}, log);
     return finish(Status::kOk, "analysed", 0);
