@@ -426,6 +426,19 @@ Model buildModel(const PhantomSpec& spec) {
       const int number = std::stoi(vs.label.substr(1));
       addPosteriorElements(v, region, number, discAbove, discBelow, vs.sacralised,
                            std::clamp(scale, 0.85, 1.15));
+      if (vs.osteophyteMm > 0.0) {
+        const BodyShape& b = v.body;
+        for (int side = -1; side <= 1; side += 2)
+          for (int end = -1; end <= 1; end += 2) {
+            const double phi = side * 35.0 * kDeg;
+            const Vec3 radial{std::sin(phi), -std::cos(phi), 0.0};
+            const Vec3 rim{b.a * std::sin(phi) * 0.97, -b.b * std::cos(phi) * 0.97,
+                           end * (0.5 * b.intactHeight(0.1) - 1.0)};
+            const Vec3 tip =
+                rim + radial * (0.7 * vs.osteophyteMm) + Vec3{0, 0, end * 0.7 * vs.osteophyteMm};
+            v.capsules.push_back({rim, tip, 1.8});
+          }
+      }
     } else {
       const int k = static_cast<int>(i - nMobile);
       const BodyShape& b = v.body;

@@ -49,8 +49,9 @@ struct VertebraSpec {
   double trabecularHu = 150.0;  // mean trabecular HU of the body
   double cortexHu = 500.0;
   double cortexMm = 1.0;
-  double ribLength = 0.0;   // 0 = no rib; 1 = full rib; < 0.35 a stump
-  bool sacralised = false;  // large transverse processes fused with the sacrum
+  double ribLength = 0.0;     // 0 = no rib; 1 = full rib; < 0.35 a stump
+  bool sacralised = false;    // large transverse processes fused with the sacrum
+  double osteophyteMm = 0.0;  // anterolateral endplate spurs of this length (0 = none)
 };
 
 struct PhantomSpec {

@@ -406,6 +406,14 @@ PhantomSpec randomSpec(uint64_t seed, int caseIndex) {
   s.kvp = kvps[rng.pick({0.15, 0.7, 0.15})];
   s.textureSeed = rng.bits();
   s.noiseSeed = rng.bits();
+  // Degenerative spurs at the anterolateral endplate rims (a mimic for disc detection).
+  if (s.patientAgeYears > 60.0 && rng.chance(0.35)) {
+    for (auto& vs : s.column) {
+      const bool lowerColumn = vs.label[0] == 'L' || vs.label == "T9" || vs.label == "T10" ||
+                               vs.label == "T11" || vs.label == "T12" || vs.label == "T13";
+      if (lowerColumn && rng.chance(0.5)) vs.osteophyteMm = rng.uniform(2.0, 6.0);
+    }
+  }
   return s;
 }
 
