@@ -627,15 +627,18 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
       for (int z = 0; z < a; ++z) {
         if (best[a][z] <= kNeg / 2) continue;
         const double prevUnit = unit[a][z];
-        const int k = g <= maxSp ? 1 : std::max(1, static_cast<int>(std::lround(g / prevUnit)));
-        if (k > 3 || g / k > maxSp || g / k < minSp) continue;
-        const double ratio = std::log((g / k) / prevUnit);
-        const double v = best[a][z] + gain(b) - 150.0 * std::max(0.0, std::abs(ratio) - 0.15) -
-                         missCost * (k - 1);
-        if (v > s) {
-          s = v;
-          arg = z;
-          argK = k;
+        // One level, or as many as the previous spacing suggests (a disc not seen between).
+        const int kFit = std::max(1, static_cast<int>(std::lround(g / prevUnit)));
+        for (int k : {1, kFit}) {
+          if (k > 3 || g / k > maxSp || g / k < minSp) continue;
+          const double ratio = std::log((g / k) / prevUnit);
+          const double v = best[a][z] + gain(b) - 150.0 * std::max(0.0, std::abs(ratio) - 0.15) -
+                           missCost * (k - 1);
+          if (v > s) {
+            s = v;
+            arg = z;
+            argK = k;
+          }
         }
       }
       if (s <= kNeg / 2) continue;
