@@ -633,26 +633,35 @@ RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
     // Sacral alae: bone straight beside the body (at its depth) on both sides, over most of
     // the segment, joined to a large lateral (iliac) mass. Lumbar bodies have psoas there,
     // transverse processes and ribs leave further back.
+    // The line may run straight on in front of a tilted sacrum: try a few depths and keep
+    // the best.
     const Segment& sg = segs[q];
-    int64_t n = 0, left = 0, right = 0;
-    for (double si = sg.bodyTop; si <= sg.bodyBottom; si += 2.0 / line.stepMm) {
-      const Vec3 c = at(line.point, si);
-      const Vec3 t = at(line.tangent, si).normalized();
-      const Vec3 an = at(line.anterior, si).normalized();
-      const Vec3 lx = t.cross(an).normalized();
-      for (double r = 26.0; r <= 44.0; r += 3.0)
-        for (double v = -4.0; v <= 4.0; v += 4.0) {
-          const double hl = sampleLinearLps(work, c + lx * r + an * v, -1024.0);
-          const double hr = sampleLinearLps(work, c - lx * r + an * v, -1024.0);
-          ++n;
-          if (hl >= boneHu) ++left;
-          if (hr >= boneHu) ++right;
-        }
+    double fl = 0.0, fr = 0.0;
+    for (double depth = -12.0; depth <= 4.0; depth += 4.0) {
+      int64_t n = 0, left = 0, right = 0;
+      for (double si = sg.bodyTop; si <= sg.bodyBottom; si += 2.0 / line.stepMm) {
+        const Vec3 c = at(line.point, si);
+        const Vec3 t = at(line.tangent, si).normalized();
+        const Vec3 an = at(line.anterior, si).normalized();
+        const Vec3 lx = t.cross(an).normalized();
+        for (double r = 26.0; r <= 44.0; r += 3.0)
+          for (double v = depth - 4.0; v <= depth + 4.0; v += 4.0) {
+            const double hl = sampleLinearLps(work, c + lx * r + an * v, -1024.0);
+            const double hr = sampleLinearLps(work, c - lx * r + an * v, -1024.0);
+            ++n;
+            if (hl >= boneHu) ++left;
+            if (hr >= boneHu) ++right;
+          }
+      }
+      const double l = n ? static_cast<double>(left) / n : 0.0;
+      const double r = n ? static_cast<double>(right) / n : 0.0;
+      if (std::min(l, r) > std::min(fl, fr)) {
+        fl = l;
+        fr = r;
+      }
     }
     const int64_t minContact = static_cast<int64_t>(std::ceil(40.0 / (sp * sp)));
     const bool pelvis = pelvicContact[q][0] + pelvicContact[q][1] >= minContact;
-    const double fl = n ? static_cast<double>(left) / n : 0.0;
-    const double fr = n ? static_cast<double>(right) / n : 0.0;
     if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
       std::fprintf(stderr, "ala seg %zu left %.2f right %.2f pelvis %d\n", q, fl, fr,
                    pelvis ? 1 : 0);
