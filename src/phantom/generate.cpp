@@ -490,6 +490,23 @@ Phantom generate(const PhantomSpec& spec, const GenerateOptions& options) {
       r.bones(sub, zs);
       for (size_t i = 0; i < acc.size(); ++i) acc[i] += sub.v[i];
     }
+    // Dark beam-hardening streak along the line joining the femoral heads, fading away from
+    // their centres in z.
+    const double headDz = std::abs(zc - m.femoralHeadL.z);
+    if (spec.hipStreakHu > 0.0 && headDz < 25.0) {
+      const double amp = spec.hipStreakHu * std::exp(-headDz * headDz / (2.0 * 12.0 * 12.0));
+      const Vec3 a = m.femoralHeadR, b = m.femoralHeadL;
+      for (int j = 0; j < nxy; ++j)
+        for (int i = 0; i < nxy; ++i) {
+          const double x = g.origin.x + i * sxy, y = g.origin.y + j * sxy;
+          if (x < a.x || x > b.x) continue;
+          const double t = (x - a.x) / (b.x - a.x);
+          const double d = y - (a.y + t * (b.y - a.y));
+          const double along = std::sin(M_PI * t);  // strongest midway between the heads
+          acc[static_cast<size_t>(j) * nxy + i] -=
+              static_cast<float>(nSub * amp * along * std::exp(-d * d / (2.0 * 4.0 * 4.0)));
+        }
+    }
     std::mt19937_64 eng(spec.noiseSeed ^ (0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(k + 1)));
     auto unit = [&] {
       return (static_cast<double>(eng() >> 11) + 0.5) * (1.0 / 9007199254740992.0);

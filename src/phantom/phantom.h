@@ -110,6 +110,8 @@ struct PhantomSpec {
   double psfFwhmMm = 1.0;
   double noiseHu = 15.0;
   double kvp = 120.0;
+  // Beam-hardening streak between the femoral heads (dark band, HU at its centre; 0 = none).
+  double hipStreakHu = 0.0;
   double patientAgeYears = 70.0;
   std::string patientSex = "F";
   uint64_t textureSeed = 1;

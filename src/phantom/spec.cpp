@@ -414,6 +414,7 @@ PhantomSpec randomSpec(uint64_t seed, int caseIndex) {
       if (lowerColumn && rng.chance(0.5)) vs.osteophyteMm = rng.uniform(2.0, 6.0);
     }
   }
+  if (rng.chance(0.5)) s.hipStreakHu = rng.uniform(25.0, 70.0);
   return s;
 }
 
