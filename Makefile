@@ -35,8 +35,8 @@ test: build
 # The test suite again under AddressSanitizer + UndefinedBehaviorSanitizer; any report fails.
 SAN_DIR ?= build-sanitize
 test-sanitize: deps
-	cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPINESCREEN_SANITIZE=ON \
-	  -DSPINESCREEN_BUILD_BENCH=OFF
+	cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" \
+	  -DCMAKE_C_FLAGS="-O1 -g1" -DSPINESCREEN_SANITIZE=ON -DSPINESCREEN_BUILD_BENCH=OFF
 	cmake --build $(SAN_DIR) -j $(JOBS)
 	cd $(SAN_DIR) && ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
