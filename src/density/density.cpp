@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 
+#include "core/label_boxes.h"
 #include "core/itk_bridge.h"
 
 namespace spinescreen::density {
@@ -23,31 +24,7 @@ struct Crop {
   LabelImage mask;  // 0/1 body with a margin
 };
 
-struct Box {
-  std::array<int64_t, 3> lo{INT64_MAX, INT64_MAX, INT64_MAX};
-  std::array<int64_t, 3> hi{INT64_MIN, INT64_MIN, INT64_MIN};
-};
-
-// Bounding boxes of every label, in one pass.
-std::map<int, Box> labelBoxes(const LabelImage& labels) {
-  std::map<int, Box> out;
-  const Grid& g = labels.grid();
-  for (int64_t k = 0; k < g.size[2]; ++k)
-    for (int64_t j = 0; j < g.size[1]; ++j)
-      for (int64_t i = 0; i < g.size[0]; ++i) {
-        const int v = labels.at(i, j, k);
-        if (!v) continue;
-        Box& b = out[v];
-        const std::array<int64_t, 3> idx{i, j, k};
-        for (int d = 0; d < 3; ++d) {
-          b.lo[d] = std::min(b.lo[d], idx[d]);
-          b.hi[d] = std::max(b.hi[d], idx[d]);
-        }
-      }
-  return out;
-}
-
-Crop cropBody(const LabelImage& labels, int value, const Box& box) {
+Crop cropBody(const LabelImage& labels, int value, const LabelBox& box) {
   const Grid& g = labels.grid();
   const int margin = 2;
   std::array<int64_t, 3> lo;

@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/label_boxes.h"
 #include "core/labels.h"
 
 namespace spinescreen::morphometry {
@@ -44,30 +45,7 @@ struct BodyImage {
   Vec3 centroid;
 };
 
-struct Box {
-  std::array<int64_t, 3> lo{INT64_MAX, INT64_MAX, INT64_MAX};
-  std::array<int64_t, 3> hi{INT64_MIN, INT64_MIN, INT64_MIN};
-};
-
-std::map<int, Box> labelBoxes(const LabelImage& labels) {
-  std::map<int, Box> out;
-  const Size3& s = labels.size();
-  for (int64_t k = 0; k < s[2]; ++k)
-    for (int64_t j = 0; j < s[1]; ++j)
-      for (int64_t i = 0; i < s[0]; ++i) {
-        const int v = labels.at(i, j, k);
-        if (!v) continue;
-        Box& b = out[v];
-        const std::array<int64_t, 3> idx{i, j, k};
-        for (int d = 0; d < 3; ++d) {
-          b.lo[d] = std::min(b.lo[d], idx[d]);
-          b.hi[d] = std::max(b.hi[d], idx[d]);
-        }
-      }
-  return out;
-}
-
-BodyImage cutOut(const LabelImage& labels, int value, const Box& box) {
+BodyImage cutOut(const LabelImage& labels, int value, const LabelBox& box) {
   const Grid& g = labels.grid();
   const int margin = 2;
   std::array<int64_t, 3> lo;
