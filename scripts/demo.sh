@@ -19,6 +19,9 @@ for v in r["vertebrae"]:
     hs = f"Ha/Hm/Hp {h['anterior']:.1f}/{h['middle']:.1f}/{h['posterior']:.1f} mm" if h else "heights n/a"
     g = v.get("genant_grade")
     hu = v.get("trabecular_hu")
+    if not v.get("measurable", True):
+        print(f"    {v['label']:>4}: not measured ({v.get('not_measurable_reason', 'no reason given')})")
+        continue
     print(f"    {v['label']:>4}: {hs}, Genant grade {g if g is not None else 'n/a'}, "
           f"trabecular {hu if hu is not None else 'n/a'} HU")
 print(f"  fracture detected: {p['fracture_detected']} (max grade {p.get('max_genant_grade')})")
@@ -26,6 +29,6 @@ print(f"  bone density: {p.get('bone_density_category')} ({p.get('density_hu')} 
 print(f"  referral recommended: {p['referral_recommended']}" +
       (f" — {'; '.join(p.get('referral_reasons', []))}" if p.get('referral_reasons') else ""))
 PY
-echo "  outputs in $out/:"
+echo "  outputs in $out/ (open report.html to see the annotated sagittal picture):"
 ls -1 "$out" | sed 's/^/    /'
 exit $rc
