@@ -129,6 +129,21 @@ uintmax_t gzipDecompressedBytes(const std::string& path, uintmax_t expected) {
   return err == Z_OK || err == Z_STREAM_END ? total : std::min(total, expected - 1);
 }
 
+// Reads the voxels through an ImageIO whose header has been read, as pixel type T.
+template <class T>
+typename itk::Image<T, 3>::Pointer readVoxels(itk::ImageIOBase* imageIo, const std::string& path) {
+  auto reader = itk::ImageFileReader<itk::Image<T, 3>>::New();
+  reader->SetImageIO(imageIo);
+  reader->SetFileName(path);
+  try {
+    reader->Update();
+  } catch (const itk::ExceptionObject& e) {
+    throw InputError("cannot read NIfTI voxels of " + path +
+                     " (truncated or corrupt): " + e.GetDescription());
+  }
+  return reader->GetOutput();
+}
+
 }  // namespace
 
 LoadedStudy readNiftiStudy(const std::string& path) {
@@ -192,33 +207,13 @@ LoadedStudy readNiftiStudy(const std::string& path) {
   if (imageIo->GetComponentType() == itk::IOComponentEnum::SHORT) {
     // Stored int16 without scaling (the ImageIO reports float when scl_slope/inter apply):
     // HU as they are, without a float copy.
-    using ShortItk = itk::Image<int16_t, 3>;
-    auto reader = itk::ImageFileReader<ShortItk>::New();
-    reader->SetImageIO(imageIo);
-    reader->SetFileName(path);
-    try {
-      reader->Update();
-    } catch (const itk::ExceptionObject& e) {
-      throw InputError("cannot read NIfTI voxels of " + path +
-                       " (truncated or corrupt): " + e.GetDescription());
-    }
-    ShortItk::Pointer img = reader->GetOutput();
+    const auto img = readVoxels<int16_t>(imageIo, path);
     study.volume.grid() = gridFromItk(img);
     checkPlausibleGrid(study.volume.grid(), path);
     const int16_t* buf = img->GetBufferPointer();
     study.volume.data().assign(buf, buf + study.volume.grid().voxelCount());
   } else {
-    using FloatItk = itk::Image<float, 3>;
-    auto reader = itk::ImageFileReader<FloatItk>::New();
-    reader->SetImageIO(imageIo);
-    reader->SetFileName(path);
-    try {
-      reader->Update();
-    } catch (const itk::ExceptionObject& e) {
-      throw InputError("cannot read NIfTI voxels of " + path +
-                       " (truncated or corrupt): " + e.GetDescription());
-    }
-    FloatItk::Pointer img = reader->GetOutput();
+    const auto img = readVoxels<float>(imageIo, path);
     study.volume = HuVolume(gridFromItk(img));
     checkPlausibleGrid(study.volume.grid(), path);
     const float* buf = img->GetBufferPointer();

@@ -24,21 +24,7 @@ std::string fhirViolations(const json& doc, const std::string& name) {
   if (!typesIn || !schemaIn) return "cannot open the schema for " + name;
   json schema = json::parse(schemaIn);
   schema["definitions"] = json::parse(typesIn)["definitions"];
-  valijson::Schema parsed;
-  valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-  valijson::adapters::NlohmannJsonAdapter schemaAdapter(schema);
-  parser.populateSchema(schemaAdapter, parsed);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  if (validator.validate(parsed, target, &results)) return {};
-  std::string out;
-  valijson::ValidationResults::Error error;
-  while (results.popError(error)) {
-    for (const auto& c : error.context) out += c;
-    out += ": " + error.description + "\n";
-  }
-  return out;
+  return ::spinescreen::testing::violationsOf(doc, std::move(schema));
 }
 
 std::string bundleViolations(const json& bundle) {

@@ -2,10 +2,9 @@
 #pragma once
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
@@ -15,12 +14,10 @@
 
 namespace spinescreen::testing {
 
-// Empty when `doc` validates against contracts/<schemaFile>; else the violations, one a line.
-inline std::string schemaViolations(const nlohmann::json& doc, const std::string& schemaFile) {
-  std::ifstream in(sourceDir() + "/contracts/" + schemaFile);
-  if (!in) return "cannot open schema " + schemaFile;
-  nlohmann::json schemaJson = nlohmann::json::parse(in);
-  // valijson speaks draft 7; the keywords the contracts use mean the same there.
+// Empty when `doc` validates against `schemaJson` (draft 7 keywords); else the violations, one
+// a line.
+inline std::string violationsOf(const nlohmann::json& doc, nlohmann::json schemaJson) {
+  // valijson speaks draft 7; the keywords the schemas use mean the same there.
   schemaJson.erase("$schema");
   valijson::Schema schema;
   valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
@@ -38,6 +35,13 @@ inline std::string schemaViolations(const nlohmann::json& doc, const std::string
     os << context << ": " << error.description << '\n';
   }
   return os.str();
+}
+
+// Empty when `doc` validates against contracts/<schemaFile>; else the violations.
+inline std::string schemaViolations(const nlohmann::json& doc, const std::string& schemaFile) {
+  std::ifstream in(sourceDir() + "/contracts/" + schemaFile);
+  if (!in) return "cannot open schema " + schemaFile;
+  return violationsOf(doc, nlohmann::json::parse(in));
 }
 
 inline std::string reportViolations(const nlohmann::json& doc) {
