@@ -53,6 +53,7 @@ struct Segment {
   double cortexHu = kNaN, thresholdHu = kNaN, widthMm = kNaN;
   int ribs = 0;  // sides with a rib articulating (0..2)
   bool sacralLeft = false, sacralRight = false;
+  bool pelvis = false;  // iliac bone in contact beside it
   std::string notMeasurable;
 };
 
@@ -159,7 +160,6 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
     return;
   }
   const double tc = tissue + 0.5 * (cortex - tissue);
-  const double tstop = tissue + 0.3 * (cortex - tissue);
   sg.cortexHu = cortex;
   sg.thresholdHu = tc;
 
@@ -485,6 +485,107 @@ struct RibComponentStats {
   int ribs = 0, pelvic = 0;
 };
 
+// Ribs seen the way a reader counts them: in parasagittal planes a few centimetres beside the
+// column, each rib's posterior arc is a small oval bone section, one per rib-bearing level;
+// transverse processes end closer to the midline, and the kidneys, liver, scapula and pelvis
+// are large sections there. Sets bit 0 (right, -x) and bit 1 (left, +x) of each segment's
+// `ribs` where a section is found in at least two of the planes.
+void detectRibs(const HuVolume& work, const Centreline& line, std::vector<Segment>& segs,
+                double boneHu) {
+  const int ns = static_cast<int>(line.point.size());
+  const double vMin = -25.0, vMax = 60.0;  // posterior offset from the body centre (mm)
+  const int nv = static_cast<int>(vMax - vMin) + 1;
+  const double offsets[] = {55.0, 65.0, 75.0};
+  const double levels[] = {std::max(110.0, 0.6 * boneHu), std::max(120.0, 0.85 * boneHu)};
+  const bool debug = std::getenv("SPINESCREEN_SPINE_DEBUG") != nullptr;
+  // votes[q][side]: planes with a rib section assigned to segment q.
+  std::vector<std::array<int, 2>> votes(segs.size(), {0, 0});
+  std::vector<float> img(static_cast<size_t>(ns) * nv);
+  std::vector<int> lab(img.size());
+  std::vector<int> stack;
+  for (int side = 0; side < 2; ++side) {
+    for (double off : offsets) {
+      for (int i = 0; i < ns; ++i) {
+        const Vec3 t = line.tangent[static_cast<size_t>(i)].normalized();
+        const Vec3 an = line.anterior[static_cast<size_t>(i)].normalized();
+        Vec3 lx = t.cross(an).normalized();
+        if ((lx.x > 0.0) != (side == 1)) lx = lx * -1.0;
+        const Vec3 base = line.point[static_cast<size_t>(i)] + lx * off;
+        for (int v = 0; v < nv; ++v) {
+          // A thin slab (maximum over +-3 mm laterally) keeps an obliquely cut rib whole.
+          double mx = -1024.0;
+          for (double d = -3.0; d <= 3.01; d += 1.5)
+            mx = std::max(mx, sampleLinearLps(work, base + lx * d - an * (vMin + v), -1024.0));
+          img[static_cast<size_t>(i) * nv + v] = static_cast<float>(mx);
+        }
+      }
+      std::vector<std::array<bool, 2>> found(segs.size(), {false, false});
+      for (double level : levels) {
+        std::fill(lab.begin(), lab.end(), 0);
+        int next = 0;
+        for (int start = 0; start < static_cast<int>(img.size()); ++start) {
+          if (lab[static_cast<size_t>(start)] || img[static_cast<size_t>(start)] < level) continue;
+          lab[static_cast<size_t>(start)] = ++next;
+          stack.assign(1, start);
+          int area = 0, iMin = ns, iMax = -1;
+          double iSum = 0.0;
+          while (!stack.empty()) {
+            const int o = stack.back();
+            stack.pop_back();
+            const int i = o / nv, v = o % nv;
+            ++area;
+            iSum += i;
+            iMin = std::min(iMin, i);
+            iMax = std::max(iMax, i);
+            const int nb[4][2] = {{i - 1, v}, {i + 1, v}, {i, v - 1}, {i, v + 1}};
+            for (const auto& q : nb) {
+              if (q[0] < 0 || q[0] >= ns || q[1] < 0 || q[1] >= nv) continue;
+              const int oo = q[0] * nv + q[1];
+              if (lab[static_cast<size_t>(oo)] || img[static_cast<size_t>(oo)] < level) continue;
+              lab[static_cast<size_t>(oo)] = next;
+              stack.push_back(oo);
+            }
+          }
+          const double areaMm2 = area * line.stepMm;
+          const double hMm = (iMax - iMin + 1) * line.stepMm;
+          // A rib: under about 2 cm head to foot (a cross-section, or an upper rib running
+          // forward in the plane); organs, the pelvis and the scapula are taller.
+          if (areaMm2 < 25.0 || areaMm2 > 600.0 || hMm > 20.0 || iMin == 0 || iMax == ns - 1)
+            continue;
+          // Ribs descend as they run out: the section lies below its own vertebra's middle.
+          const double sRib = iSum / area - (off - 30.0) * 0.2 / line.stepMm;
+          for (size_t q = 0; q < segs.size(); ++q)
+            if (sRib >= segs[q].slabTop && sRib < segs[q].slabBottom) {
+              found[q][static_cast<size_t>(side)] = true;
+              if (debug)
+                std::fprintf(stderr,
+                             "rib section side %d off %.0f level %.0f s %.0f seg %zu area %.0f\n",
+                             side, off, level, iSum / area, q, areaMm2);
+            }
+        }
+      }
+      for (size_t q = 0; q < segs.size(); ++q)
+        for (int sd = 0; sd < 2; ++sd)
+          if (found[q][static_cast<size_t>(sd)]) ++votes[q][static_cast<size_t>(sd)];
+    }
+  }
+  // Beside the pelvis (the caudal run of segments touching it, and the one above), lateral
+  // bone sections are the iliac crests.
+  size_t pelvisFrom = segs.size();
+  while (pelvisFrom > 0 && segs[pelvisFrom - 1].pelvis) --pelvisFrom;
+  if (pelvisFrom < segs.size() && pelvisFrom > 0) --pelvisFrom;
+  for (size_t q = 0; q < segs.size(); ++q) {
+    if (q >= pelvisFrom) {
+      segs[q].ribs = 0;
+      continue;
+    }
+    int bits = 0;
+    for (int sd = 0; sd < 2; ++sd)
+      if (votes[q][static_cast<size_t>(sd)] >= 2) bits |= (1 << sd);
+    segs[q].ribs = bits;
+  }
+}
+
 // Scores ribs and sacro-iliac contact per segment from bone components outside the column.
 RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
                                std::vector<Segment>& segs, double boneHu) {
@@ -507,6 +608,7 @@ RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
     }
   }
   const double r0 = 30.0;
+  // Bone components outside the column.
   LabelImage mask(g, 0);
   for (int64_t k = 0; k < nz; ++k) {
     if (nearest[static_cast<size_t>(k)] < 0) continue;
@@ -548,34 +650,21 @@ RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
         ++cp.n;
       }
   }
-  // Medial ends: voxels near each component's innermost radius.
-  std::vector<Vec3> medSum(comps.size());
-  std::vector<double> medAbsDx(comps.size(), 0.0);
-  std::vector<int64_t> medN(comps.size(), 0);
-  // Pelvic contact per segment and side.
+  // Pelvic contact per segment and side: the medial ends of large components reaching the
+  // column.
   std::vector<std::array<int64_t, 2>> pelvicContact(segs.size(), {0, 0});
   auto segmentOf = [&](double s) {
     for (size_t q = 0; q < segs.size(); ++q)
       if (s >= segs[q].slabTop && s <= segs[q].slabBottom) return static_cast<int>(q);
     return -1;
   };
-  auto lineIndexOf = [&](const Vec3& p) {
-    int best = 0;
-    double bd = 1e18;
-    for (size_t i = 0; i < line.point.size(); ++i) {
-      const double d = (line.point[i] - p).norm();
-      if (d < bd) {
-        bd = d;
-        best = static_cast<int>(i);
-      }
-    }
-    return best;
-  };
   auto isPelvic = [&](const Comp& cp) {
     const double len = cp.rmax - cp.rmin;
     const double vol = static_cast<double>(cp.n) * sp * sp * sp;
     return cp.rmin <= r0 + 8.0 && len >= 25.0 && (vol >= 40000.0 || vol / len > 400.0);
   };
+  for (size_t l = 1; l < comps.size(); ++l)
+    if (comps[l].n > 0 && isPelvic(comps[l])) ++stats.pelvic;
   for (int64_t k = 0; k < nz; ++k) {
     if (nearest[static_cast<size_t>(k)] < 0) continue;
     const Vec3 a = axis[static_cast<size_t>(k)];
@@ -585,46 +674,19 @@ RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
         const int32_t l = cc[o];
         if (!l) continue;
         const Comp& cp = comps[static_cast<size_t>(l)];
-        if (rOf[o] > cp.rmin + 6.0) continue;
+        if (rOf[o] > cp.rmin + 6.0 || !isPelvic(cp)) continue;
         const Vec3 p =
             g.indexToLps({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
-        medSum[static_cast<size_t>(l)] += p;
-        medAbsDx[static_cast<size_t>(l)] += std::abs(p.x - a.x);
-        ++medN[static_cast<size_t>(l)];
         // Sacro-iliac contact is behind the body's centre (vessels and heart lie in front).
-        if (isPelvic(cp) &&
-            p.y > line.point[static_cast<size_t>(nearest[static_cast<size_t>(k)])].y) {
+        if (p.y > line.point[static_cast<size_t>(nearest[static_cast<size_t>(k)])].y) {
           const int q = segmentOf(nearest[static_cast<size_t>(k)]);
           if (q >= 0) ++pelvicContact[static_cast<size_t>(q)][p.x > a.x ? 1 : 0];
         }
       }
   }
-  for (size_t l = 1; l < comps.size(); ++l) {
-    const Comp& cp = comps[l];
-    if (cp.n == 0 || medN[l] == 0) continue;
-    const double len = cp.rmax - cp.rmin;
-    const double vol = static_cast<double>(cp.n) * sp * sp * sp;
-    const Vec3 medial = medSum[l] / static_cast<double>(medN[l]);
-    const double absDx = medAbsDx[l] / static_cast<double>(medN[l]);
-    if (isPelvic(cp)) {
-      ++stats.pelvic;
-      continue;
-    }
-    // Ribs leave the column beside or behind the body (the aorta lies in front of it).
-    const int li0 = lineIndexOf(medial);
-    const bool rib = cp.rmin <= r0 + 8.0 && len >= 35.0 && absDx >= 12.0 && vol / len <= 300.0 &&
-                     medial.y > line.point[static_cast<size_t>(li0)].y - 5.0;
-    if (!rib) continue;
-    ++stats.ribs;
-    const int li = lineIndexOf(medial);
-    const int q = segmentOf(li + 3.0 / line.stepMm);
-    if (q < 0) continue;
-    const int side = medial.x > line.point[static_cast<size_t>(li)].x ? 1 : 0;
-    segs[static_cast<size_t>(q)].ribs |= (1 << side);
-  }
   if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
     for (size_t q = 0; q < segs.size(); ++q)
-      std::fprintf(stderr, "anchors seg %zu ribs %d pelvic %lld/%lld\n", q, segs[q].ribs,
+      std::fprintf(stderr, "anchors seg %zu pelvic %lld/%lld\n", q,
                    static_cast<long long>(pelvicContact[q][0]),
                    static_cast<long long>(pelvicContact[q][1]));
   for (size_t q = 0; q < segs.size(); ++q) {
@@ -662,6 +724,7 @@ RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
     }
     const int64_t minContact = static_cast<int64_t>(std::ceil(40.0 / (sp * sp)));
     const bool pelvis = pelvicContact[q][0] + pelvicContact[q][1] >= minContact;
+    segs[q].pelvis = pelvis;
     if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
       std::fprintf(stderr, "ala seg %zu left %.2f right %.2f pelvis %d\n", q, fl, fr,
                    pelvis ? 1 : 0);
@@ -812,7 +875,15 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   for (const Segment& s : segs)
     if (!std::isnan(s.thresholdHu)) tcs.push_back(s.thresholdHu);
   const double boneHu = std::max(120.0, 0.8 * (tcs.empty() ? 200.0 : median(tcs)));
+  if (std::getenv("SPINESCREEN_SPINE_DEBUG")) std::fprintf(stderr, "boneHu %.0f\n", boneHu);
   const RibComponentStats anchors = scoreAnchors(work, line, segs, boneHu);
+  detectRibs(volume, line, segs, boneHu);
+  if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
+    for (size_t q = 0; q < segs.size(); ++q) {
+      const Vec3 c = at(line.point, 0.5 * (segs[q].bodyTop + segs[q].bodyBottom));
+      std::fprintf(stderr, "segment %zu ribs %d at %.1f %.1f %.1f pelvis %d sacral %d\n", q,
+                   segs[q].ribs, c.x, c.y, c.z, segs[q].pelvis ? 1 : 0, segs[q].sacralLeft ? 1 : 0);
+    }
   clock.lap("anchors");
   (void)anchors;
 
@@ -837,6 +908,8 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     for (double v : logr) meanLog += v;
     if (!logr.empty()) meanLog /= static_cast<double>(logr.size());
     for (double v : logr) sc -= 0.5 * std::pow((v - meanLog) / 0.12, 2.0) * 0.5;
+    // Adult vertebrae differ in size by about a tenth between patients.
+    if (!logr.empty()) sc -= 0.5 * std::pow(meanLog / 0.10, 2.0);
     for (int i = 0; i < n; ++i) {
       const int o = o0 + i;
       const Segment& s = segs[static_cast<size_t>(i)];
@@ -848,19 +921,31 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       // T2-T11, less on T12 (11 rib pairs are common) and T1 (the short first rib runs into
       // the clavicle), rare elsewhere (lumbar ribs, transverse processes); less sure on a
       // segment cut by the field of view.
+      // Detection rates of the rib and pelvis detectors per level, from development phantoms
+      // (seed 2026; bench/phantom_eval.sh): ribs 0.45-0.7 of sides at T1-T3, about 0.9 at
+      // T4-T11, 0.8 at T12 (11 rib pairs, short twelfth ribs), under 0.1 at L1 and below.
       double pRib = 0.03;
-      if (o >= 8 && o <= 17) pRib = 0.9;
-      if (o == 18) pRib = 0.85;
-      if (o == 7) pRib = 0.5;
-      if (o == 19) pRib = 0.06;
+      if (o == 7) pRib = 0.45;
+      if (o == 8 || o == 9) pRib = 0.6;
+      if (o >= 10 && o <= 17) pRib = 0.92;
+      if (o == 18) pRib = 0.8;
+      if (o == 19) pRib = 0.08;
       if (s.cutTop || s.cutBottom) pRib = 0.03 + (pRib - 0.03) * 0.7;
       sc += s.ribs * std::log(pRib) + (2 - s.ribs) * std::log(1.0 - pRib);
-      // Sacral alae on both sides: S1; seldom a sacralised L5; otherwise a false find.
+      // Iliac contact: S1 nearly always, L5 mostly (high crests), L4 sometimes; above that
+      // only by mistake (enhanced kidneys, low ribs).
+      double pPelvis = 0.04;
+      if (o == 22) pPelvis = 0.12;
+      if (o == 23) pPelvis = 0.8;
+      if (o >= 24) pPelvis = 0.95;
+      sc += s.pelvis ? std::log(pPelvis) : std::log(1.0 - pPelvis);
+      // Sacral alae on both sides: S1 (the alae are often missed when the line runs in front
+      // of a steep sacrum); seldom a sacralised L5; otherwise a false find.
       const bool sacral = s.sacralLeft && s.sacralRight;
-      double pSacral = 0.01;
-      if (o == 24) pSacral = 0.85;
-      if (o == 23) pSacral = 0.08;
-      if (o > 24) pSacral = 0.9;
+      double pSacral = 0.005;
+      if (o == 24) pSacral = 0.3;
+      if (o == 23) pSacral = 0.04;
+      if (o > 24) pSacral = 0.5;
       sc += sacral ? std::log(pSacral) : std::log(1.0 - pSacral);
     }
     places.push_back({o0, sc});
