@@ -21,7 +21,9 @@
 
 using namespace spinescreen;
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"spinescreen: finds vertebral compression fractures and low bone density on CT"};
   app.set_version_flag("--version", std::string(kToolName) + " " + kVersion);
   app.require_subcommand(1);
@@ -192,12 +194,12 @@ int main(int argc, char** argv) {
                                                          : batch::readManifest(batchManifest);
       if (!batchConfig.empty()) {
         pipeline::loadConfigFile(batchConfig);  // a bad config fails here, not in every study
-        batchOpts.analyzeArgs.push_back("--config");
-        batchOpts.analyzeArgs.push_back(std::filesystem::absolute(batchConfig).string());
+        batchOpts.analyzeArgs.emplace_back("--config");
+        batchOpts.analyzeArgs.emplace_back(std::filesystem::absolute(batchConfig).string());
       }
-      if (batchDicomOut) batchOpts.analyzeArgs.push_back("--dicom-out");
-      if (batchFhirOut) batchOpts.analyzeArgs.push_back("--fhir-out");
-      if (batchSaveMasks) batchOpts.analyzeArgs.push_back("--save-masks");
+      if (batchDicomOut) batchOpts.analyzeArgs.emplace_back("--dicom-out");
+      if (batchFhirOut) batchOpts.analyzeArgs.emplace_back("--fhir-out");
+      if (batchSaveMasks) batchOpts.analyzeArgs.emplace_back("--save-masks");
       batchOpts.outDir = batchOut;
       batchOpts.progressBar = ::isatty(STDERR_FILENO) != 0;
       std::signal(SIGINT, [](int) { batch::requestStop(); });
@@ -231,4 +233,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 2;
+}
+
+}  // namespace
+
+// Setting up the options can throw too (CLI11 refuses a malformed option table).
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "internal error: " << e.what() << '\n';
+  } catch (...) {
+    std::cerr << "internal error\n";
+  }
+  return 1;
 }

@@ -177,11 +177,12 @@ struct Child {
 pid_t spawn(const BatchOptions& o, const Study& s, const fs::path& caseDir, int threadsPerChild) {
   std::vector<std::string> args = {o.executable, "analyze", s.path, "-o", caseDir.string()};
   if (s.mask) {
-    args.push_back("--vertebrae-mask");
+    args.emplace_back("--vertebrae-mask");
     args.push_back(*s.mask);
   }
   args.insert(args.end(), o.analyzeArgs.begin(), o.analyzeArgs.end());
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
@@ -195,6 +196,7 @@ pid_t spawn(const BatchOptions& o, const Study& s, const fs::path& caseDir, int 
   if (!haveItkThreads)
     envStrings.push_back("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS=" + std::to_string(threadsPerChild));
   std::vector<char*> envp;
+  envp.reserve(envStrings.size() + 1);
   for (auto& e : envStrings) envp.push_back(e.data());
   envp.push_back(nullptr);
 
@@ -339,12 +341,15 @@ Cohort listStudies(const std::string& dir, const std::string& skip) {
     } else {
       s.caseId = stripNiftiExtension(name, &isNifti);
     }
+    // Error paths, each building one message and throwing:
+    // NOLINTBEGIN(performance-inefficient-string-concatenation)
     if (!isSafeCaseId(s.caseId))
       throw UsageError("'" + name + "' in " + dir +
                        " gives a case_id that cannot be a folder name");
     if (auto prev = seen.find(s.caseId); prev != seen.end())
       throw UsageError("duplicate case_id '" + s.caseId + "' from '" + prev->second + "' and '" +
                        name + "' in " + dir);
+    // NOLINTEND(performance-inefficient-string-concatenation)
     seen[s.caseId] = name;
     s.path = fs::absolute(e.path()).lexically_normal().string();
     c.studies.push_back(std::move(s));
@@ -449,9 +454,9 @@ std::vector<std::string> summaryFields(const std::string& caseId, const json& r,
   if (seconds) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1f", *seconds);
-    f.push_back(buf);
+    f.emplace_back(buf);
   } else {
-    f.push_back({});
+    f.emplace_back();
   }
   return f;
 }

@@ -118,7 +118,9 @@ Table parseTable(const std::string& text, const std::string& source) {
     if (h.empty())
       throw InputError(source + ": column " + std::to_string(i + 1) + " of the header is empty");
     for (size_t k = 0; k < i; ++k)
-      if (t.header[k] == h) throw InputError(source + ": column '" + h + "' appears twice");
+      if (t.header[k] == h)
+        // NOLINTNEXTLINE(performance-inefficient-string-concatenation): error path, once
+        throw InputError(source + ": column '" + h + "' appears twice");
   }
   // Line numbers: count the line breaks outside quotes up to each row. Rows are few enough
   // that a second light scan is cheap.
@@ -127,24 +129,17 @@ Table parseTable(const std::string& text, const std::string& source) {
     bool inQ = false;
     int line = 1;
     bool atRowStart = true;
-    bool blank = true;
-    for (size_t i = 0; i < text.size(); ++i) {
-      const char c = text[i];
+    for (const char c : text) {
       if (atRowStart && c != '\n' && c != '\r') {
         starts.push_back(line);
         atRowStart = false;
-        blank = false;
       }
       if (c == '"') inQ = !inQ;
       if (c == '\n') {
         ++line;
-        if (!inQ) {
-          atRowStart = true;
-          blank = true;
-        }
+        if (!inQ) atRowStart = true;
       }
     }
-    (void)blank;
   }
   for (size_t r = 1; r < rows.size(); ++r) {
     const int line = r < starts.size() ? starts[r] : static_cast<int>(r + 1);

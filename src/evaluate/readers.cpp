@@ -50,7 +50,7 @@ Vec3 vec3(const json& v, const std::string& source, const std::string& field) {
 
 std::string label(const json& v, const std::string& source, const std::string& field) {
   if (!v.is_string()) bad(source, field + " must be a string");
-  const std::string l = v.get<std::string>();
+  std::string l = v.get<std::string>();
   if (!isValidLabel(l)) bad(source, field + " '" + l + "' is not a vertebra label (C1..S1)");
   return l;
 }
@@ -230,25 +230,29 @@ std::vector<TruthCase> readReadsCsv(const std::string& path) {
   std::map<std::string, size_t> index;
   for (size_t r = 0; r < t.rows.size(); ++r) {
     const auto& row = t.rows[r];
-    const std::string where = path + ": line " + std::to_string(t.lineOfRow[r]);
+    // Where a row's error is; built only when there is one.
+    const auto where = [&] { return path + ": line " + std::to_string(t.lineOfRow[r]); };
     const std::string& id = row[static_cast<size_t>(caseCol)];
-    if (id.empty()) throw InputError(where + ": empty case_id");
+    if (id.empty()) throw InputError(where() + ": empty case_id");
     const std::string& lvl = row[static_cast<size_t>(levelCol)];
     if (!isValidLabel(lvl))
-      throw InputError(where + ": level '" + lvl + "' is not a vertebra label (C1..S1)");
+      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): error path, once
+      throw InputError(where() + ": level '" + lvl + "' is not a vertebra label (C1..S1)");
     TruthVertebra v;
     v.label = lvl;
     const std::string& g = row[static_cast<size_t>(gradeCol)];
     if (!g.empty() && g != "null" && g != "NA") {
       if (g.size() != 1 || g[0] < '0' || g[0] > '3')
-        throw InputError(where + ": genant_grade '" + g + "' is not 0, 1, 2, 3 or empty");
+        // NOLINTNEXTLINE(performance-inefficient-string-concatenation): error path, once
+        throw InputError(where() + ": genant_grade '" + g + "' is not 0, 1, 2, 3 or empty");
       v.genantGrade = g[0] - '0';
     }
     if (morphCol >= 0) {
       const std::string& m = row[static_cast<size_t>(morphCol)];
       if (!m.empty()) {
         if (!morphologies().count(m))
-          throw InputError(where + ": morphology '" + m +
+          // NOLINTNEXTLINE(performance-inefficient-string-concatenation): error path, once
+          throw InputError(where() + ": morphology '" + m +
                            "' is not normal, wedge, biconcave, crush or empty");
         v.morphology = m;
       }
@@ -265,7 +269,8 @@ std::vector<TruthCase> readReadsCsv(const std::string& path) {
     TruthCase& c = cases[it->second];
     for (const auto& e : c.vertebrae)
       if (e.label == v.label)
-        throw InputError(where + ": level " + v.label + " of " + id + " is read twice");
+        // NOLINTNEXTLINE(performance-inefficient-string-concatenation): error path, once
+        throw InputError(where() + ": level " + v.label + " of " + id + " is read twice");
     c.vertebrae.push_back(std::move(v));
   }
   return cases;

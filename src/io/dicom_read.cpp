@@ -76,6 +76,7 @@ void convertPixels(const char* raw, size_t n, unsigned bitsStored, unsigned bits
     return;
   }
   for (size_t i = 0; i < n; ++i) {
+    // NOLINTNEXTLINE(bugprone-signed-char-misuse): int8 pixels are numbers; sign extension wanted
     int64_t v = static_cast<int64_t>(src[i]);
     if (mask) {
       const uint64_t bits = static_cast<uint64_t>(v) & ((uint64_t{1} << bitsStored) - 1);
@@ -294,7 +295,7 @@ LoadedStudy readMultiframe(const SeriesCandidate& c) {
   auto& out = s.volume.data();
   for (size_t i = 0; i < out.size(); ++i) out[i] = toHu(std::isfinite(buf[i]) ? buf[i] : -1024.0);
   fillInfo(c, s);
-  s.info.notes.push_back("enhanced multi-frame DICOM read as one volume");
+  s.info.notes.emplace_back("enhanced multi-frame DICOM read as one volume");
   return s;
 }
 

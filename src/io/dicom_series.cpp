@@ -51,8 +51,7 @@ std::string upper(std::string s) {
 
 std::string getString(DcmItem* item, const DcmTagKey& tag, bool deep = false) {
   OFString v;
-  if (item && item->findAndGetOFStringArray(tag, v, deep ? OFTrue : OFFalse).good())
-    return trim(v.c_str());
+  if (item && item->findAndGetOFStringArray(tag, v, deep ? OFTrue : OFFalse).good()) return trim(v);
   return {};
 }
 

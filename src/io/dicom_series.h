@@ -107,7 +107,7 @@ std::string describeDiscovery(const Discovery& discovery);
 // Reads a series (or an enhanced multi-frame file) as HU in LPS on a regular grid; resamples
 // variable spacing, gantry tilt and oblique stacks with a note, refuses what it cannot make
 // safe (UnsafeGeometryError). Fills StudyInfo and PatientIdentity.
-LoadedStudy readDicomSeries(const SeriesCandidate& series);
+LoadedStudy readDicomSeries(const SeriesCandidate& c);
 
 // Convenience: discover, choose and read.
 LoadedStudy loadDicom(const std::string& input);

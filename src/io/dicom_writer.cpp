@@ -274,7 +274,7 @@ std::vector<std::string> writeDicomSeries(const HuVolume& volume, const DicomSer
           "pixel data");
     char name[64];
     std::snprintf(name, sizeof name, "%s%05lld.dcm", o.filePrefix.c_str(),
-                  static_cast<long long>(k + 1));
+                  static_cast<long long>(k) + 1);
     const std::string path = (fs::path(dir) / name).string();
     check(ff.saveFile(OFFilename(path.c_str()), EXS_LittleEndianExplicit, EET_ExplicitLength),
           path);

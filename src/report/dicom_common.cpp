@@ -34,8 +34,8 @@ DicomStudyTarget resolveStudyTarget(const StudyInfo& info, const PatientIdentity
   const OFDateTime now = OFDateTime::getCurrentDateTime();
   now.getDate().getISOFormattedDate(date, false);
   now.getTime().getISOFormattedTime(time, true, false, false, false);
-  t.studyDate = date.c_str();
-  t.studyTime = time.c_str();
+  t.studyDate = date;
+  t.studyTime = time;
   return t;
 }
 

@@ -73,8 +73,8 @@ DicomWriteResult writeDicomSc(const RgbPicture& picture, const Report& report,
   put(ds, DCM_SpecificCharacterSet, "ISO_IR 192");
   put(ds, DCM_SOPClassUID, UID_SecondaryCaptureImageStorage);
   put(ds, DCM_SOPInstanceUID, result.sopInstanceUid);
-  put(ds, DCM_InstanceCreationDate, date.c_str());
-  put(ds, DCM_InstanceCreationTime, time.c_str());
+  put(ds, DCM_InstanceCreationDate, date);
+  put(ds, DCM_InstanceCreationTime, time);
   // Patient, General Study, Patient Study
   put(ds, DCM_PatientName, identity.patientName);
   put(ds, DCM_PatientID, identity.patientId);
@@ -93,8 +93,8 @@ DicomWriteResult writeDicomSc(const RgbPicture& picture, const Report& report,
   put(ds, DCM_SeriesInstanceUID, result.seriesInstanceUid);
   put(ds, DCM_SeriesNumber, "9902");
   put(ds, DCM_BodyPartExamined, "SPINE");  // unpaired: no Laterality
-  put(ds, DCM_SeriesDate, date.c_str());
-  put(ds, DCM_SeriesTime, time.c_str());
+  put(ds, DCM_SeriesDate, date);
+  put(ds, DCM_SeriesTime, time);
   put(ds, DCM_SeriesDescription, "spinescreen annotated sagittal view (not for diagnosis alone)");
   // General Equipment, SC Equipment
   put(ds, DCM_Manufacturer, algorithmName());
@@ -107,8 +107,8 @@ DicomWriteResult writeDicomSc(const RgbPicture& picture, const Report& report,
   // General Image, SC Image
   put(ds, DCM_InstanceNumber, "1");
   put(ds, DCM_PatientOrientation, "");
-  put(ds, DCM_ContentDate, date.c_str());
-  put(ds, DCM_ContentTime, time.c_str());
+  put(ds, DCM_ContentDate, date);
+  put(ds, DCM_ContentTime, time);
   put(ds, DCM_ImageType, "DERIVED\\SECONDARY");
   put(ds, DCM_DerivationDescription,
       "sagittal reformat of the source CT with vertebral labels, heights and grades drawn by " +

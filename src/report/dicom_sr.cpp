@@ -26,9 +26,7 @@ void check(const OFCondition& c, const std::string& what) {
   if (c.bad()) throw Error(ErrorCode::kInternal, "DICOM SR: " + what + ": " + c.text());
 }
 
-DSRCodedEntryValue coded(const Code& c) {
-  return DSRCodedEntryValue(c.value.c_str(), c.scheme.c_str(), c.meaning.c_str());
-}
+DSRCodedEntryValue coded(const Code& c) { return DSRCodedEntryValue(c.value, c.scheme, c.meaning); }
 
 std::string number(double v, int decimals) {
   char buf[64];
@@ -39,12 +37,11 @@ std::string number(double v, int decimals) {
 
 Value withUnits(double v, int decimals,
                 CID7181_AbstractMultiDimensionalImageModelComponentUnits::EnumType unit) {
-  return Value(number(v, decimals).c_str(),
-               CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit));
+  return Value(number(v, decimals), CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit));
 }
 
 Value withUcum(double v, int decimals, const char* code, const char* meaning) {
-  return Value(number(v, decimals).c_str(),
+  return Value(number(v, decimals),
                CID7181_AbstractMultiDimensionalImageModelComponentUnits(
                    DSRCodedEntryValue(code, "UCUM", meaning)),
                OFFalse);
@@ -58,8 +55,8 @@ bool addVertebraGroup(TID1500_MeasurementReport& mr, const Vertebra& v) {
   if (!v.heights && !v.heightLoss && !v.genantGrade && !v.trabecularHu) return false;
   check(mr.addIndividualMeasurements(), "add measurement group");
   Measurements& g = mr.getIndividualMeasurements();
-  check(g.setTrackingIdentifier(("vertebra " + v.label).c_str()), "tracking identifier");
-  check(g.setTrackingUniqueIdentifier(newDicomUid().c_str()), "tracking UID");
+  check(g.setTrackingIdentifier("vertebra " + v.label), "tracking identifier");
+  check(g.setTrackingUniqueIdentifier(newDicomUid()), "tracking UID");
   check(g.setFinding(coded(codes::vertebralFracture())), "finding");
   check(g.addFindingSite(coded(*site)), "finding site");
   using U = CID7181_AbstractMultiDimensionalImageModelComponentUnits;
@@ -114,9 +111,8 @@ DicomWriteResult writeDicomSr(const Report& report, const PatientIdentity& ident
   TID1500_MeasurementReport mr(CMR_CID7021::ImagingMeasurementReport);
   check(mr.setLanguage(CID5000_Languages::English, CID5001_Countries::UnitedStates), "language");
   const std::string deviceUid = newDicomUid();
-  check(mr.getObservationContext().addDeviceObserver(deviceUid.c_str(), algorithmName().c_str(),
-                                                     algorithmName().c_str(),
-                                                     algorithmName().c_str()),
+  check(mr.getObservationContext().addDeviceObserver(deviceUid, algorithmName(), algorithmName(),
+                                                     algorithmName()),
         "device observer");
   check(mr.addProcedureReported(CMR_CID100::CTUnspecifiedBodyRegion), "procedure reported");
 
@@ -145,11 +141,10 @@ DicomWriteResult writeDicomSr(const Report& report, const PatientIdentity& ident
 
   // Patient-level findings (TID 1500 row 12, qualitative evaluations).
   const PatientFindings& p = report.patient;
-  check(mr.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_AlgorithmName),
-                                    algorithmName().c_str()),
+  check(mr.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_AlgorithmName), algorithmName()),
         "algorithm name");
   check(mr.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_AlgorithmVersion),
-                                    algorithmVersion().c_str()),
+                                    algorithmVersion()),
         "algorithm version");
   check(mr.addQualitativeEvaluation(coded(codes::fractureDetected()),
                                     coded(p.fractureDetected ? codes::yes() : codes::no())),
@@ -165,61 +160,57 @@ DicomWriteResult writeDicomSr(const Report& report, const PatientIdentity& ident
   if (p.densityLevel && p.densityHu) {
     std::ostringstream os;
     os << "trabecular attenuation " << number(*p.densityHu, 1) << " HU at " << *p.densityLevel;
-    check(mr.addQualitativeEvaluation(coded(codes::densityLevel()), os.str().c_str()),
-          "density level");
+    check(mr.addQualitativeEvaluation(coded(codes::densityLevel()), os.str()), "density level");
   }
   check(mr.addQualitativeEvaluation(coded(codes::flsReferral()),
                                     coded(p.referralRecommended ? codes::yes() : codes::no())),
         "referral");
   for (const auto& reason : p.referralReasons)
-    check(
-        mr.addQualitativeEvaluation(coded(codes::referralReason()), truncate(reason, 1000).c_str()),
-        "referral reason");
+    check(mr.addQualitativeEvaluation(coded(codes::referralReason()), truncate(reason, 1000)),
+          "referral reason");
   for (const auto& u : unmeasured)
-    check(mr.addQualitativeEvaluation(coded(codes::notMeasured()), truncate(u, 1000).c_str()),
+    check(mr.addQualitativeEvaluation(coded(codes::notMeasured()), truncate(u, 1000)),
           "not measured");
   if (target.newStudy)
     check(mr.addQualitativeEvaluation(
               coded(codes::sourceNote()),
-              (std::string("measured on a ") +
-               (report.input.format.empty() ? "non-DICOM" : report.input.format) +
-               " volume with no source DICOM study; these results open a new study")
-                  .c_str()),
+              std::string("measured on a ") +
+                  (report.input.format.empty() ? "non-DICOM" : report.input.format) +
+                  " volume with no source DICOM study; these results open a new study"),
           "source note");
 
   if (!mr.isValid()) throw Error(ErrorCode::kInternal, "DICOM SR: TID 1500 content is incomplete");
 
   DSRDocument doc(DSRTypes::DT_EnhancedSR);
   check(doc.setTreeFromRootTemplate(mr, OFTrue), "document tree");
-  check(doc.createNewSeriesInStudy(target.studyInstanceUid.c_str()), "series");
+  check(doc.createNewSeriesInStudy(target.studyInstanceUid), "series");
   doc.setSpecificCharacterSetType(DSRTypes::CS_UTF8);
   doc.setPreliminaryFlag(DSRTypes::PF_Preliminary);
   doc.setCompletionFlagDescription("computer-generated measurements, not reviewed");
-  doc.setPatientName(identity.patientName.c_str(), OFFalse);
-  doc.setPatientID(identity.patientId.c_str(), OFFalse);
-  doc.setPatientBirthDate(identity.birthDate.c_str(), OFFalse);
-  if (report.input.patientSex) doc.setPatientSex(report.input.patientSex->c_str(), OFFalse);
-  doc.setAccessionNumber(identity.accessionNumber.c_str(), OFFalse);
-  doc.setStudyID(identity.studyId.c_str(), OFFalse);
-  doc.setStudyDate(target.studyDate.c_str(), OFFalse);
-  doc.setStudyTime(target.studyTime.c_str(), OFFalse);
-  doc.setReferringPhysicianName(identity.referringPhysician.c_str(), OFFalse);
+  doc.setPatientName(identity.patientName, OFFalse);
+  doc.setPatientID(identity.patientId, OFFalse);
+  doc.setPatientBirthDate(identity.birthDate, OFFalse);
+  if (report.input.patientSex) doc.setPatientSex(*report.input.patientSex, OFFalse);
+  doc.setAccessionNumber(identity.accessionNumber, OFFalse);
+  doc.setStudyID(identity.studyId, OFFalse);
+  doc.setStudyDate(target.studyDate, OFFalse);
+  doc.setStudyTime(target.studyTime, OFFalse);
+  doc.setReferringPhysicianName(identity.referringPhysician, OFFalse);
   doc.setSeriesDescription("spinescreen vertebral fracture and bone density measurements");
   doc.setSeriesNumber("9901");
   doc.setInstanceNumber("1");
-  doc.setManufacturer(algorithmName().c_str());
-  doc.setManufacturerModelName(algorithmName().c_str());
-  doc.setSoftwareVersions(algorithmVersion().c_str());
+  doc.setManufacturer(algorithmName());
+  doc.setManufacturerModelName(algorithmName());
+  doc.setSoftwareVersions(algorithmVersion());
   doc.setDeviceSerialNumber("0");
   check(doc.getCodingSchemeIdentification().addItem(kPrivateScheme), "coding scheme");
   doc.getCodingSchemeIdentification().setCodingSchemeName(kPrivateSchemeName);
-  doc.getCodingSchemeIdentification().setCodingSchemeResponsibleOrganization(
-      algorithmName().c_str());
+  doc.getCodingSchemeIdentification().setCodingSchemeResponsibleOrganization(algorithmName());
   if (haveSourceInstances) {
     for (const auto& sop : report.input.sopInstanceUids)
-      check(doc.getCurrentRequestedProcedureEvidence().addItem(
-                target.studyInstanceUid.c_str(), report.input.seriesInstanceUid->c_str(),
-                report.input.sopClassUid->c_str(), sop.c_str()),
+      check(doc.getCurrentRequestedProcedureEvidence().addItem(target.studyInstanceUid,
+                                                               *report.input.seriesInstanceUid,
+                                                               *report.input.sopClassUid, sop),
             "evidence");
   }
 
@@ -232,9 +223,9 @@ DicomWriteResult writeDicomSr(const Report& report, const PatientIdentity& ident
   DicomWriteResult result;
   OFString s;
   ds->findAndGetOFString(DCM_SOPInstanceUID, s);
-  result.sopInstanceUid = s.c_str();
+  result.sopInstanceUid = s;
   ds->findAndGetOFString(DCM_SeriesInstanceUID, s);
-  result.seriesInstanceUid = s.c_str();
+  result.seriesInstanceUid = s;
   result.studyInstanceUid = target.studyInstanceUid;
 
   const OFCondition w = file.saveFile(path.c_str(), EXS_LittleEndianExplicit);

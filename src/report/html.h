@@ -11,7 +11,7 @@
 namespace spinescreen::report {
 
 std::string htmlEscape(const std::string& s);
-std::string base64(const std::vector<uint8_t>& bytes);
+std::string base64(const std::vector<uint8_t>& in);
 
 // `png` may be empty (no picture). Never contains identifying data.
 std::string renderHtml(const Report& r, const std::vector<uint8_t>& png);

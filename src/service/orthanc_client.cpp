@@ -28,7 +28,7 @@ OrthancClient::OrthancClient(const std::string& url, const std::string& user,
 OrthancClient::~OrthancClient() = default;
 
 std::string OrthancClient::get(const std::string& path) {
-  auto res = client_->Get((base_ + path).c_str());
+  auto res = client_->Get(base_ + path);
   if (!res)
     throw OrthancError("Orthanc unreachable (GET " + path +
                        "): " + httplib::to_string(res.error()));
@@ -88,7 +88,7 @@ std::string OrthancClient::instanceFile(const std::string& id) {
 }
 
 StoredInstance OrthancClient::store(const std::string& dicomBytes) {
-  auto res = client_->Post((base_ + "/instances").c_str(), dicomBytes, "application/dicom");
+  auto res = client_->Post(base_ + "/instances", dicomBytes, "application/dicom");
   if (!res)
     throw OrthancError("Orthanc unreachable (POST /instances): " + httplib::to_string(res.error()));
   if (res->status != 200)
@@ -108,8 +108,8 @@ StoredInstance OrthancClient::store(const std::string& dicomBytes) {
 
 void OrthancClient::forward(const std::string& modality, const std::vector<std::string>& ids) {
   const nlohmann::json body = {{"Resources", ids}, {"Synchronous", true}};
-  auto res = client_->Post((base_ + "/modalities/" + modality + "/store").c_str(), body.dump(),
-                           "application/json");
+  auto res =
+      client_->Post(base_ + "/modalities/" + modality + "/store", body.dump(), "application/json");
   if (!res)
     throw OrthancError("Orthanc unreachable (forward to " + modality +
                        "): " + httplib::to_string(res.error()));

@@ -41,7 +41,7 @@ std::string tag(const json& tags, const char* name) {
 }  // namespace
 
 Service::Service(ServiceConfig config, pipeline::AnalysisConfig analysis, std::ostream& log)
-    : config_(std::move(config)), analysis_(std::move(analysis)), log_(log) {
+    : config_(std::move(config)), analysis_(analysis), log_(log) {
   validate(config_);
   std::error_code ec;
   fs::create_directories(fs::path(config_.workDir) / "series", ec);
@@ -271,8 +271,9 @@ void Service::process(Job job) {
     const int rc = pipeline::runAnalyze(opt, analysis_, analysisLog);
     {
       std::istringstream lines(analysisLog.str());
+      const std::string prefix = "series " + id + ": analyze: ";
       for (std::string line; std::getline(lines, line);)
-        if (!line.empty()) logLine("series " + id + ": analyze: " + line);
+        if (!line.empty()) logLine(prefix + line);
     }
     fs::remove_all(in, ec);
     json report;

@@ -509,20 +509,14 @@ std::vector<Term> findTerms(const std::vector<Token>& t) {
       term.inherentlyVertebral = true;
       term.fractureWord = true;
       mark(term);
-    } else if (startsWith(w, "verteb") && next == "plana") {
+    } else if ((startsWith(w, "verteb") && next == "plana") ||
+               (anyOf(w, {"compres*|wedge|crush|biconcave"}) && startsWith(next, "deformit"))) {
       term.end = i + 2;
-      term.inherentlyVertebral = true;
-      mark(term);
-    } else if (w == "plana") {
       term.inherentlyVertebral = true;
       mark(term);
     } else if (startsWith(w, "vertebropl") || startsWith(w, "kyphopl")) {
       term.inherentlyVertebral = true;
       term.treated = true;
-      mark(term);
-    } else if (anyOf(w, {"compres*|wedge|crush|biconcave"}) && startsWith(next, "deformit")) {
-      term.end = i + 2;
-      term.inherentlyVertebral = true;
       mark(term);
     } else if (startsWith(w, "compres")) {
       // Not cord, root, thecal sac or organ compression.
@@ -538,12 +532,10 @@ std::vector<Term> findTerms(const std::vector<Token>& t) {
       term.inherentlyVertebral = true;
       if (w == "fish") term.end = i + 2;
       mark(term);
-    } else if (startsWith(w, "flatten")) {
+    } else if (startsWith(w, "flatten") || w == "crush" || w == "crushed") {
       mark(term);
-    } else if (w == "biconcave") {
+    } else if (w == "plana" || w == "biconcave") {
       term.inherentlyVertebral = true;
-      mark(term);
-    } else if (w == "crush" || w == "crushed") {
       mark(term);
     } else if (w == "wedge" || w == "wedging" || w == "wedged") {
       term.strength = Strength::kWeak;
@@ -834,6 +826,17 @@ Modifiers modifiersOf(const Sentence& s, const Term& term) {
   return m;
 }
 
+// The status of a vertebral mention that is not negated, in order of precedence: hedging, a
+// named mimic, treatment or a history cue, then a current cue, then the term's own strength.
+FractureStatus statusOfUnnegated(const Term& term, const Modifiers& m) {
+  if (m.hedged) return FractureStatus::kUncertain;
+  if (m.mimic && !term.fractureWord) return FractureStatus::kNegated;
+  if (term.treated || m.history > 0) return FractureStatus::kHistorical;
+  if (m.history < 0) return FractureStatus::kAffirmed;
+  return term.strength == Strength::kWeak ? FractureStatus::kUncertain
+                                          : FractureStatus::kAffirmed;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Osteoporosis and recommendation
 
@@ -1009,21 +1012,7 @@ ReportFindings classifyReport(const std::string& text) {
         st = FractureStatus::kNegated;
       } else {
         if (!vertebral) continue;
-        if (m.hedged) {
-          st = FractureStatus::kUncertain;
-        } else if (m.mimic && !term.fractureWord) {
-          st = FractureStatus::kNegated;
-        } else if (term.treated) {
-          st = FractureStatus::kHistorical;
-        } else if (m.history < 0) {
-          st = FractureStatus::kAffirmed;
-        } else if (m.history > 0) {
-          st = FractureStatus::kHistorical;
-        } else if (term.strength == Strength::kWeak) {
-          st = FractureStatus::kUncertain;
-        } else {
-          st = FractureStatus::kAffirmed;
-        }
+        st = statusOfUnnegated(term, m);
       }
       FractureMention mention;
       std::vector<std::string> clauseLevels;

@@ -74,7 +74,7 @@ std::vector<std::string> levelsInTokens(const std::vector<Token>& toks, size_t b
       std::string other = toks[i + 2].text;
       if (!other.empty() && std::all_of(other.begin(), other.end(),
                                         [](char c) { return std::isdigit((unsigned char)c); }))
-        other = std::string(1, (*level)[0]) + other;
+        other.insert(other.begin(), (*level)[0]);
       if (parseLevel(other) && !isDiscSide(i + 2)) {
         const auto range = expandRange(*level, other);
         out.insert(out.end(), range.begin(), range.end());

@@ -17,7 +17,7 @@ struct Token {
 // of its own ("-", "/", "?", "#", "%", ";"). UTF-8 dashes and minus signs become "-", curly
 // apostrophes "'", no-break spaces spaces; other non-ASCII bytes stay inside words. A "#" glued to
 // a number ("#12345") is dropped, so "#" alone means fracture.
-std::vector<Token> tokenize(const std::string& text);
+std::vector<Token> tokenize(const std::string& s);
 
 // Vertebral levels named by tokens [begin, end) (see levels.h for the forms accepted).
 std::vector<std::string> levelsInTokens(const std::vector<Token>& toks, size_t begin, size_t end);
