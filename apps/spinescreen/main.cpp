@@ -1,12 +1,11 @@
 // spinescreen command line: parses arguments and calls the library (contracts/CLI.md).
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "batch/batch.h"
 #include "core/errors.h"
@@ -30,9 +29,11 @@ int run(int argc, char** argv) {
 
   pipeline::AnalyzeOptions analyzeOpts;
   std::string configPath;
-  auto* analyze = app.add_subcommand("analyze", "Analyse one CT study and write OUTDIR/report.json");
-  analyze->add_option("INPUT", analyzeOpts.input,
-                      "a .nii/.nii.gz file, a DICOM file, or a folder (searched recursively)")
+  auto* analyze =
+      app.add_subcommand("analyze", "Analyse one CT study and write OUTDIR/report.json");
+  analyze
+      ->add_option("INPUT", analyzeOpts.input,
+                   "a .nii/.nii.gz file, a DICOM file, or a folder (searched recursively)")
       ->required();
   analyze->add_option("-o,--out", analyzeOpts.outDir,
                       "output folder (required unless --list-series)");
@@ -105,15 +106,17 @@ int run(int argc, char** argv) {
   textaudit::TextAuditOptions textOpts;
   std::string textFormat = "auto";
   auto* textauditCmd = app.add_subcommand(
-      "textaudit", "Read report texts (CSV or JSON lines): fracture named? referral? Joined "
-                   "with --results, the identification and referral rates and the FLS worklist");
+      "textaudit",
+      "Read report texts (CSV or JSON lines): fracture named? referral? Joined "
+      "with --results, the identification and referral rates and the FLS worklist");
   textauditCmd->add_option("--reports", textOpts.reportsPath, "CSV or JSONL export of reports")
       ->required();
   textauditCmd->add_option("--results", textOpts.resultsDir,
                            "batch output folder (summary.csv, <case_id>/report.json)");
   textauditCmd->add_option("-o,--out", textOpts.outDir, "output folder")->required();
   textauditCmd->add_option("--id-column", textOpts.reader.idColumn, "case id column (case_id)");
-  textauditCmd->add_option("--text-column", textOpts.reader.textColumn, "report text column (text)");
+  textauditCmd->add_option("--text-column", textOpts.reader.textColumn,
+                           "report text column (text)");
   auto* dateOpt = textauditCmd->add_option("--date-column", textOpts.reader.dateColumn,
                                            "report date column, carried (date)");
   auto* accOpt = textauditCmd->add_option("--accession-column", textOpts.reader.accessionColumn,

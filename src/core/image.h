@@ -32,9 +32,7 @@ struct Grid {
     return {local.x / spacing.x, local.y / spacing.y, local.z / spacing.z};
   }
   // World extent of the grid along each voxel axis, in mm.
-  Vec3 extentMm() const {
-    return {size[0] * spacing.x, size[1] * spacing.y, size[2] * spacing.z};
-  }
+  Vec3 extentMm() const { return {size[0] * spacing.x, size[1] * spacing.y, size[2] * spacing.z}; }
   bool sameGeometryAs(const Grid& o, double toleranceMm = 1e-3) const;
 };
 

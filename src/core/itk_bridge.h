@@ -2,11 +2,11 @@
 // the few translation units that run ITK filters (link spinescreen_itk).
 #pragma once
 
-#include <algorithm>
-#include <cstring>
-
 #include <itkImage.h>
 #include <itkImageRegionConstIterator.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include "core/image.h"
 

@@ -39,7 +39,7 @@ struct StudyInfo {
   std::optional<std::string> convolutionKernel;
   std::vector<std::string> sopInstanceUids;  // source instances, for SR references
   std::optional<std::string> sopClassUid;
-  std::vector<std::string> notes;            // e.g. "resampled: gantry tilt 12.0 deg corrected"
+  std::vector<std::string> notes;  // e.g. "resampled: gantry tilt 12.0 deg corrected"
 };
 
 // A study read into memory: HU voxels in LPS plus what we know about it.

@@ -20,13 +20,13 @@ struct Heights {
 
 struct Vertebra {
   // Set by the spine model (or a user's mask).
-  std::string label;                       // "T12", "L1", ...
-  std::optional<double> labelConfidence;   // 0..1
-  Vec3 centroidLps;                        // whole vertebra (body + posterior elements), VerSe
-  std::optional<Vec3> bodyCentroidLps;     // the body alone
+  std::string label;                      // "T12", "L1", ...
+  std::optional<double> labelConfidence;  // 0..1
+  Vec3 centroidLps;                       // whole vertebra (body + posterior elements), VerSe
+  std::optional<Vec3> bodyCentroidLps;    // the body alone
   bool measurable = true;
-  std::string notMeasurableReason;         // why not, when !measurable
-  int bodyLabel = 0;                       // value of this body in SpineModel::bodies (0: none)
+  std::string notMeasurableReason;  // why not, when !measurable
+  int bodyLabel = 0;                // value of this body in SpineModel::bodies (0: none)
   // Local frame of the body: unit vectors (LPS) along the spine axis towards superior and
   // from the canal towards the front of the body. Absent when unknown.
   std::optional<Vec3> axisSuperior;

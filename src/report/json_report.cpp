@@ -1,10 +1,11 @@
 #include "report/json_report.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "core/errors.h"
 #include "core/version.h"
@@ -40,13 +41,13 @@ json vertebraJson(const Vertebra& v) {
   } else {
     j["heights_mm"] = nullptr;
   }
-  j["height_loss"] = v.heightLoss ? json(std::round(*v.heightLoss * 1000.0) / 1000.0)
-                                  : json(nullptr);
+  j["height_loss"] =
+      v.heightLoss ? json(std::round(*v.heightLoss * 1000.0) / 1000.0) : json(nullptr);
   j["genant_grade"] = opt(v.genantGrade);
   j["morphology"] = v.morphology ? json(toString(*v.morphology)) : json(nullptr);
-  j["fracture_probability"] =
-      v.fractureProbability ? json(std::round(*v.fractureProbability * 1000.0) / 1000.0)
-                            : json(nullptr);
+  j["fracture_probability"] = v.fractureProbability
+                                  ? json(std::round(*v.fractureProbability * 1000.0) / 1000.0)
+                                  : json(nullptr);
   j["trabecular_hu"] = optNumber(v.trabecularHu);
   if (!v.notes.empty()) j["notes"] = v.notes;
   return j;
@@ -69,9 +70,9 @@ json toJson(const Report& r) {
   if (r.inputGrid) {
     const Grid& g = *r.inputGrid;
     in["size_voxels"] = json::array({g.size[0], g.size[1], g.size[2]});
-    in["spacing_mm"] = json::array({std::round(g.spacing.x * 1e4) / 1e4,
-                                    std::round(g.spacing.y * 1e4) / 1e4,
-                                    std::round(g.spacing.z * 1e4) / 1e4});
+    in["spacing_mm"] =
+        json::array({std::round(g.spacing.x * 1e4) / 1e4, std::round(g.spacing.y * 1e4) / 1e4,
+                     std::round(g.spacing.z * 1e4) / 1e4});
   }
   in["slice_thickness_mm"] = opt(r.input.sliceThicknessMm);
   in["contrast"] = opt(r.input.contrast);

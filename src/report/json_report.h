@@ -1,9 +1,8 @@
 // report.json (contracts/report.schema.json): build, parse and write atomically.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/report.h"
 

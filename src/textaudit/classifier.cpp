@@ -833,8 +833,7 @@ FractureStatus statusOfUnnegated(const Term& term, const Modifiers& m) {
   if (m.mimic && !term.fractureWord) return FractureStatus::kNegated;
   if (term.treated || m.history > 0) return FractureStatus::kHistorical;
   if (m.history < 0) return FractureStatus::kAffirmed;
-  return term.strength == Strength::kWeak ? FractureStatus::kUncertain
-                                          : FractureStatus::kAffirmed;
+  return term.strength == Strength::kWeak ? FractureStatus::kUncertain : FractureStatus::kAffirmed;
 }
 
 // ---------------------------------------------------------------------------------------------

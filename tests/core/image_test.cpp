@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "core/image.h"
+
+#include <gtest/gtest.h>
 
 using namespace spinescreen;
 

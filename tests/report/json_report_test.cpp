@@ -1,9 +1,10 @@
-#include <filesystem>
+#include "report/json_report.h"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "core/errors.h"
-#include "report/json_report.h"
 #include "support/schema.h"
 
 using namespace spinescreen;

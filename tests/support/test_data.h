@@ -3,11 +3,11 @@
 // cleanly when it is unset.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace spinescreen::testing {
 
@@ -29,6 +29,6 @@ inline std::string spinescreenBinary() { return SPINESCREEN_BINARY; }
 
 }  // namespace spinescreen::testing
 
-#define SPINESCREEN_REQUIRE_TEST_FILE(var, relative)                                   \
-  const std::string var = ::spinescreen::testing::testDataFile(relative);             \
+#define SPINESCREEN_REQUIRE_TEST_FILE(var, relative)                      \
+  const std::string var = ::spinescreen::testing::testDataFile(relative); \
   if (var.empty()) GTEST_SKIP() << "SPINESCREEN_TEST_DATA unset or lacks " << relative
