@@ -498,13 +498,16 @@ void detectRibs(const HuVolume& work, const Centreline& line, std::vector<Segmen
   const double offsets[] = {55.0, 65.0, 75.0};
   const double levels[] = {std::max(110.0, 0.6 * boneHu), std::max(120.0, 0.85 * boneHu)};
   const bool debug = std::getenv("SPINESCREEN_SPINE_DEBUG") != nullptr;
-  // votes[q][side]: planes with a rib section assigned to segment q.
-  std::vector<std::array<int, 2>> votes(segs.size(), {0, 0});
+  // found[q][side]: a rib assigned to segment q.
+  std::vector<std::array<bool, 2>> found(segs.size(), {false, false});
   std::vector<float> img(static_cast<size_t>(ns) * nv);
   std::vector<int> lab(img.size());
   std::vector<int> stack;
   for (int side = 0; side < 2; ++side) {
-    for (double off : offsets) {
+    // Section centres (line index) per plane.
+    std::array<std::vector<double>, 3> sections;
+    for (size_t k = 0; k < 3; ++k) {
+      const double off = offsets[k];
       for (int i = 0; i < ns; ++i) {
         const Vec3 t = line.tangent[static_cast<size_t>(i)].normalized();
         const Vec3 an = line.anterior[static_cast<size_t>(i)].normalized();
@@ -519,7 +522,6 @@ void detectRibs(const HuVolume& work, const Centreline& line, std::vector<Segmen
           img[static_cast<size_t>(i) * nv + v] = static_cast<float>(mx);
         }
       }
-      std::vector<std::array<bool, 2>> found(segs.size(), {false, false});
       for (double level : levels) {
         std::fill(lab.begin(), lab.end(), 0);
         int next = 0;
@@ -552,22 +554,32 @@ void detectRibs(const HuVolume& work, const Centreline& line, std::vector<Segmen
           // forward in the plane); organs, the pelvis and the scapula are taller.
           if (areaMm2 < 25.0 || areaMm2 > 600.0 || hMm > 20.0 || iMin == 0 || iMax == ns - 1)
             continue;
-          // Ribs descend as they run out: the section lies below its own vertebra's middle.
-          const double sRib = iSum / area - (off - 30.0) * 0.2 / line.stepMm;
-          for (size_t q = 0; q < segs.size(); ++q)
-            if (sRib >= segs[q].slabTop && sRib < segs[q].slabBottom) {
-              found[q][static_cast<size_t>(side)] = true;
-              if (debug)
-                std::fprintf(stderr,
-                             "rib section side %d off %.0f level %.0f s %.0f seg %zu area %.0f\n",
-                             side, off, level, iSum / area, q, areaMm2);
-            }
+          const double sc = iSum / area;
+          bool seen = false;
+          for (double o : sections[k]) seen = seen || std::abs(o - sc) * line.stepMm < 3.0;
+          if (!seen) sections[k].push_back(sc);
+          if (debug)
+            std::fprintf(stderr, "rib section side %d off %.0f level %.0f s %.0f area %.0f\n", side,
+                         off, level, sc, areaMm2);
         }
       }
-      for (size_t q = 0; q < segs.size(); ++q)
-        for (int sd = 0; sd < 2; ++sd)
-          if (found[q][static_cast<size_t>(sd)]) ++votes[q][static_cast<size_t>(sd)];
     }
+    // A rib runs out and down through neighbouring planes: a section in one plane continued
+    // at most a few millimetres higher or 14 mm lower in the next. It belongs to the vertebra
+    // whose slab holds its medial section, corrected for the descent from the tubercle.
+    for (size_t k = 0; k + 1 < 2; ++k)
+      for (double sa : sections[k]) {
+        bool chained = false;
+        for (double sb : sections[k + 1]) {
+          const double d = (sb - sa) * line.stepMm;
+          chained = chained || (d >= -4.0 && d <= 14.0);
+        }
+        if (!chained) continue;
+        const double sRib = sa - (offsets[k] - 30.0) * 0.2 / line.stepMm;
+        for (size_t q = 0; q < segs.size(); ++q)
+          if (sRib >= segs[q].slabTop && sRib < segs[q].slabBottom)
+            found[q][static_cast<size_t>(side)] = true;
+      }
   }
   // Beside the pelvis (the caudal run of segments touching it, and the one above), lateral
   // bone sections are the iliac crests.
@@ -581,7 +593,7 @@ void detectRibs(const HuVolume& work, const Centreline& line, std::vector<Segmen
     }
     int bits = 0;
     for (int sd = 0; sd < 2; ++sd)
-      if (votes[q][static_cast<size_t>(sd)] >= 2) bits |= (1 << sd);
+      if (found[q][static_cast<size_t>(sd)]) bits |= (1 << sd);
     segs[q].ribs = bits;
   }
 }
@@ -923,13 +935,13 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       // segment cut by the field of view.
       // Detection rates of the rib and pelvis detectors per level, from development phantoms
       // (seed 2026; bench/phantom_eval.sh): ribs 0.45-0.7 of sides at T1-T3, about 0.9 at
-      // T4-T11, 0.8 at T12 (11 rib pairs, short twelfth ribs), under 0.1 at L1 and below.
+      // T4-T11, 0.78 at T12 (11 rib pairs, short twelfth ribs), a few hundredths below.
       double pRib = 0.03;
       if (o == 7) pRib = 0.45;
       if (o == 8 || o == 9) pRib = 0.6;
       if (o >= 10 && o <= 17) pRib = 0.92;
-      if (o == 18) pRib = 0.8;
-      if (o == 19) pRib = 0.08;
+      if (o == 18) pRib = 0.78;
+      if (o == 19) pRib = 0.04;
       if (s.cutTop || s.cutBottom) pRib = 0.03 + (pRib - 0.03) * 0.7;
       sc += s.ribs * std::log(pRib) + (2 - s.ribs) * std::log(1.0 - pRib);
       // Iliac contact: S1 nearly always, L5 mostly (high crests), L4 sometimes; above that
