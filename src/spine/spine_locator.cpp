@@ -495,7 +495,7 @@ void detectRibs(const HuVolume& work, const Centreline& line, std::vector<Segmen
   const int ns = static_cast<int>(line.point.size());
   const double vMin = -25.0, vMax = 60.0;  // posterior offset from the body centre (mm)
   const int nv = static_cast<int>(vMax - vMin) + 1;
-  const double offsets[] = {55.0, 65.0, 75.0};
+  const double offsets[] = {50.0, 60.0, 70.0};
   const double levels[] = {std::max(110.0, 0.6 * boneHu), std::max(120.0, 0.85 * boneHu)};
   const bool debug = std::getenv("SPINESCREEN_SPINE_DEBUG") != nullptr;
   // found[q][side]: a rib assigned to segment q.
@@ -934,13 +934,13 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       // the clavicle), rare elsewhere (lumbar ribs, transverse processes); less sure on a
       // segment cut by the field of view.
       // Detection rates of the rib and pelvis detectors per level, from development phantoms
-      // (seed 2026; bench/phantom_eval.sh): ribs 0.45-0.7 of sides at T1-T3, about 0.9 at
-      // T4-T11, 0.78 at T12 (11 rib pairs, short twelfth ribs), a few hundredths below.
+      // (seed 2026; bench/phantom_eval.sh): ribs on half the sides at T1, 0.75-0.9 at T2-T3,
+      // over 0.9 at T4-T12, a few hundredths at L1 (lumbar ribs) and below.
       double pRib = 0.03;
-      if (o == 7) pRib = 0.45;
-      if (o == 8 || o == 9) pRib = 0.6;
-      if (o >= 10 && o <= 17) pRib = 0.92;
-      if (o == 18) pRib = 0.78;
+      if (o == 7) pRib = 0.5;
+      if (o == 8 || o == 9) pRib = 0.8;
+      if (o >= 10 && o <= 17) pRib = 0.93;
+      if (o == 18) pRib = 0.9;
       if (o == 19) pRib = 0.04;
       if (s.cutTop || s.cutBottom) pRib = 0.03 + (pRib - 0.03) * 0.7;
       sc += s.ribs * std::log(pRib) + (2 - s.ribs) * std::log(1.0 - pRib);
