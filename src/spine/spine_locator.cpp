@@ -893,8 +893,16 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
     for (size_t q = 0; q < segs.size(); ++q) {
       const Vec3 c = at(line.point, 0.5 * (segs[q].bodyTop + segs[q].bodyBottom));
-      std::fprintf(stderr, "segment %zu ribs %d at %.1f %.1f %.1f pelvis %d sacral %d\n", q,
-                   segs[q].ribs, c.x, c.y, c.z, segs[q].pelvis ? 1 : 0, segs[q].sacralLeft ? 1 : 0);
+      std::vector<double> core;
+      for (int i = static_cast<int>(std::ceil(segs[q].bodyTop));
+           i <= static_cast<int>(segs[q].bodyBottom) && i < static_cast<int>(profile.size()); ++i)
+        core.push_back(profile[static_cast<size_t>(i)]);
+      std::fprintf(
+          stderr,
+          "segment %zu ribs %d at %.1f %.1f %.1f pelvis %d sacral %d cortex %.0f core %.0f "
+          "width %.0f\n",
+          q, segs[q].ribs, c.x, c.y, c.z, segs[q].pelvis ? 1 : 0, segs[q].sacralLeft ? 1 : 0,
+          segs[q].cortexHu, median(core), segs[q].widthMm);
     }
   clock.lap("anchors");
   (void)anchors;
@@ -989,6 +997,22 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     confidence = std::min(confidence, 0.3);
   } else if (!sacralAnchor || !ribAnchor) {
     confidence = std::min(confidence, 0.75);
+  }
+  {
+    // Iliac bone beside a segment with rib-free segments below it, away from the caudal run
+    // that the pelvis really touches, means the anchors cannot be trusted (the line may follow
+    // a vessel, or bone masses were misread).
+    int pelvisFrom = n;
+    while (pelvisFrom > 0 && segs[static_cast<size_t>(pelvisFrom - 1)].pelvis) --pelvisFrom;
+    int stray = 0;
+    for (int i = 0; i + 1 < pelvisFrom; ++i)
+      if (segs[static_cast<size_t>(i)].pelvis) ++stray;
+    if (stray >= 2) {
+      model.warnings.push_back(
+          "labelling anchors disagree: iliac contact found beside segments far above the pelvis; "
+          "labels are uncertain");
+      confidence = std::min(confidence, 0.3);
+    }
   }
   if (ribAnchor && sacralAnchor) {
     const int lumbar = sacrum - lastRib - 1;
