@@ -293,6 +293,129 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
     widths.push_back(r[kRays / 4] + r[3 * kRays / 4]);
   }
   sg.widthMm = median(widths);
+  // Across planes: a single plane whose reach dips (a vessel or a nutrient channel at the wall,
+  // noise) would punch a hole through the body's wall; a median over five neighbouring planes
+  // removes it.
+  {
+    const std::vector<std::array<double, kRays>> R0 = R;
+    for (int pl = 0; pl < nPlanes; ++pl)
+      for (int a = 0; a < kRays; ++a) {
+        std::vector<double> w;
+        for (int d = -2; d <= 2; ++d) {
+          const int q = pl + d;
+          if (q < 0 || q >= nPlanes) continue;
+          w.push_back(R0[static_cast<size_t>(q)][static_cast<size_t>(a)]);
+        }
+        R[static_cast<size_t>(pl)][static_cast<size_t>(a)] = median(w);
+      }
+  }
+
+  // Endplates column by column: along the axis, each column of the body ends at the outer edge
+  // of its endplate cortex. A wedged, biconcave or crushed body departs from the two planes
+  // found at the disc centres by up to a centimetre; keep the plane where the CT shows no
+  // clear endplate.
+  const double mapStep = 1.0;
+  const double mapU = 40.0, mapV0 = -dPost - 2.0, mapV1 = 40.0;
+  const int mapNu = static_cast<int>(2.0 * mapU / mapStep) + 1;
+  const int mapNv = static_cast<int>((mapV1 - mapV0) / mapStep) + 1;
+  std::vector<double> topMap, botMap;
+  auto planeHeight = [&](const Vec3& pp, const Vec3& nn, double u, double v) {
+    const double den = axisSup.dot(nn);
+    return std::abs(den) < 1e-3 ? 0.0 : (pp - c - ant * v - lat * u).dot(nn) / den;
+  };
+  // (A dry run only estimates the axis: the planes are enough.)
+  const bool columnEndplates = !dryRun;
+  if (columnEndplates) {
+    topMap.assign(static_cast<size_t>(mapNu * mapNv), kNaN);
+    botMap.assign(static_cast<size_t>(mapNu * mapNv), kNaN);
+    const auto& midR = R[static_cast<size_t>(nPlanes / 2)];
+    const double minStep = 0.3 * (cortex - tissue);
+    const double hStep = 0.5;
+    std::vector<double> f;
+    for (int iu = 0; iu < mapNu; ++iu)
+      for (int iv = 0; iv < mapNv; ++iv) {
+        const double u = -mapU + iu * mapStep, v = mapV0 + iv * mapStep;
+        const double rr = std::hypot(u, v);
+        double th = std::atan2(u, v);
+        if (th < 0) th += 2.0 * kPi;
+        const int a = static_cast<int>(std::lround(th / (2.0 * kPi) * kRays)) % kRays;
+        if (rr > midR[static_cast<size_t>(a)] - 1.0) continue;
+        const Vec3 base = c + ant * v + lat * u;
+        for (int side = 0; side < 2; ++side) {
+          const double hp =
+              side == 0 ? planeHeight(pSup, nSup, u, v) : planeHeight(pInf, nInf, u, v);
+          // Search from the plane inward by up to 12 mm and outward by 1 mm; the profile runs
+          // outward (towards the disc).
+          const double dir = side == 0 ? 1.0 : -1.0;
+          const double hFrom = hp - dir * 12.0, hTo = hp + dir * 4.0;
+          const int n = static_cast<int>(std::abs(hTo - hFrom) / hStep) + 1;
+          f.assign(static_cast<size_t>(n), 0.0);
+          for (int i = 0; i < n; ++i)
+            f[static_cast<size_t>(i)] =
+                sampleLinearLps(vol, base + axisSup * (hFrom + dir * i * hStep), -1024.0);
+          std::vector<double> sm(f);
+          for (int i = 1; i + 1 < n; ++i)
+            sm[static_cast<size_t>(i)] =
+                (f[static_cast<size_t>(i - 1)] + f[static_cast<size_t>(i)] +
+                 f[static_cast<size_t>(i + 1)]) /
+                3.0;
+          // Ridge: brightest point no further out than 1 mm past the plane.
+          const int iLast = static_cast<int>(13.0 / hStep);
+          int ir = 0;
+          for (int i = 0; i <= std::min(iLast, n - 1); ++i)
+            if (sm[static_cast<size_t>(i)] > sm[static_cast<size_t>(ir)]) ir = i;
+          double disc = 1e9;
+          for (int i = ir; i < std::min(n, ir + static_cast<int>(5.0 / hStep)); ++i)
+            disc = std::min(disc, sm[static_cast<size_t>(i)]);
+          if (!(sm[static_cast<size_t>(ir)] - disc > minStep)) continue;
+          const double half = 0.5 * (sm[static_cast<size_t>(ir)] + disc);
+          double edge = kNaN;
+          for (int i = ir; i + 1 < n; ++i)
+            if (sm[static_cast<size_t>(i)] >= half && sm[static_cast<size_t>(i + 1)] < half) {
+              edge = i + (sm[static_cast<size_t>(i)] - half) /
+                             (sm[static_cast<size_t>(i)] - sm[static_cast<size_t>(i + 1)]);
+              break;
+            }
+          if (std::isnan(edge)) continue;
+          // Inside the plane, beyond the edge, only disc: a second bright band further out is
+          // the real endplate, and the inner ridge was dense bone.
+          bool clear = true;
+          for (int i = static_cast<int>(edge) + 2; i <= static_cast<int>(12.0 / hStep) && i < n;
+               ++i)
+            if (sm[static_cast<size_t>(i)] >= half) clear = false;
+          if (!clear) continue;
+          const double h = hFrom + dir * edge * hStep;
+          (side == 0 ? topMap : botMap)[static_cast<size_t>(iu * mapNv + iv)] = h;
+        }
+      }
+    // A 5 x 5 median keeps single columns (noise, a vessel channel) from punching holes.
+    for (auto* mp : {&topMap, &botMap}) {
+      std::vector<double> out(mp->size(), kNaN);
+      for (int iu = 0; iu < mapNu; ++iu)
+        for (int iv = 0; iv < mapNv; ++iv) {
+          std::vector<double> w;
+          for (int du = -2; du <= 2; ++du)
+            for (int dv = -2; dv <= 2; ++dv) {
+              const int ju = iu + du, jv = iv + dv;
+              if (ju < 0 || ju >= mapNu || jv < 0 || jv >= mapNv) continue;
+              const double x = (*mp)[static_cast<size_t>(ju * mapNv + jv)];
+              if (!std::isnan(x)) w.push_back(x);
+            }
+          if (w.size() >= 6) out[static_cast<size_t>(iu * mapNv + iv)] = median(w);
+        }
+      *mp = out;
+    }
+  }
+  // The superior (side 0) or inferior limit of the body at (u, v).
+  auto limitAt = [&](int side, double u, double v) {
+    const double hp = side == 0 ? planeHeight(pSup, nSup, u, v) : planeHeight(pInf, nInf, u, v);
+    if (!columnEndplates) return hp;
+    const int iu = static_cast<int>(std::lround((u + mapU) / mapStep));
+    const int iv = static_cast<int>(std::lround((v - mapV0) / mapStep));
+    if (iu < 0 || iu >= mapNu || iv < 0 || iv >= mapNv) return hp;
+    const double h = (side == 0 ? topMap : botMap)[static_cast<size_t>(iu * mapNv + iv)];
+    return std::isnan(h) ? hp : h;
+  };
 
   // Rasterise on the input grid inside the oriented box.
   const Grid& g = vol.grid();
@@ -337,7 +460,8 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
         const double h = q.dot(axisSup);
         const double v = q.dot(ant), u = q.dot(lat);
         bool inBody = false;
-        if ((p - pSup).dot(nSup) <= 0.0 && (p - pInf).dot(nInf) >= 0.0) {
+        if (columnEndplates ? (h <= limitAt(0, u, v) && h >= limitAt(1, u, v))
+                            : ((p - pSup).dot(nSup) <= 0.0 && (p - pInf).dot(nInf) >= 0.0)) {
           const double rr = std::hypot(u, v);
           double th = std::atan2(u, v);
           if (th < 0) th += 2.0 * kPi;
