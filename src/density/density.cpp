@@ -7,11 +7,13 @@
 #include <cmath>
 #include <map>
 
-#include "core/label_boxes.h"
 #include "core/itk_bridge.h"
+#include "core/label_boxes.h"
 
 namespace spinescreen::density {
 namespace {
+
+constexpr double kPi = 3.14159265358979323846;
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0.0;
@@ -88,8 +90,10 @@ void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const Densit
     const size_t minVoxels = std::max<size_t>(8, static_cast<size_t>(0.3 / voxelMl));
 
     std::vector<double> hu;
+    std::vector<size_t> at;  // crop offset of each value
     for (double depth : {config.interiorDepthMm, config.thinBodyInteriorDepthMm}) {
       hu.clear();
+      at.clear();
       for (int64_t k = 0; k < cg.size[2]; ++k)
         for (int64_t j = 0; j < cg.size[1]; ++j)
           for (int64_t i = 0; i < cg.size[0]; ++i) {
@@ -107,6 +111,7 @@ void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const Densit
               if (std::isnan(value)) continue;
             }
             hu.push_back(value);
+            at.push_back(c.mask.offset(i, j, k));
           }
       if (hu.size() >= minVoxels) {
         if (depth != config.interiorDepthMm)
@@ -120,13 +125,18 @@ void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const Densit
       v.notes.push_back("trabecular HU not measured: body interior too small");
       continue;
     }
-    // Cement out. Then a focal bright lesion (a bone island's partial-volume rim, a small
-    // sclerotic focus): voxels beyond `outlierRobustSd` robust SDs above the median, left out
-    // only while they are a small part of the ROI; more than that is the bone itself. Low
-    // values are kept (fatty marrow is real); the basivertebral vein is left out by position.
+    // Cement out. Then focal bright lesions (a bone island, a small sclerotic focus): voxels
+    // beyond `outlierRobustSd` robust SDs above the median that join into a compact cluster
+    // of at least `lesionMinDiameterMm` (equivalent sphere) are left out; scattered bright
+    // voxels are trabecular texture and noise, and stay. Low values are kept (fatty marrow
+    // is real); the basivertebral vein is left out by position.
     std::vector<double> kept;
-    for (double x : hu)
-      if (x <= config.cementMinHu) kept.push_back(x);
+    std::vector<size_t> keptAt;
+    for (size_t n = 0; n < hu.size(); ++n)
+      if (hu[n] <= config.cementMinHu) {
+        kept.push_back(hu[n]);
+        keptAt.push_back(at[n]);
+      }
     if (kept.size() < minVoxels) {
       v.notes.push_back("trabecular HU not measured: body interior is dense (cement?)");
       continue;
@@ -135,13 +145,49 @@ void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const Densit
     std::vector<double> dev;
     for (double x : kept) dev.push_back(std::abs(x - med));
     const double sd = std::max(1.0, 1.4826 * median(dev));
-    std::vector<double> roi;
-    for (double x : kept)
-      if (x - med <= config.outlierRobustSd * sd) roi.push_back(x);
-    if (kept.size() - roi.size() > config.maxFocalOutlierFraction * kept.size()) {
-      roi = kept;
-      v.notes.push_back("trabecular interior heterogeneous: bright voxels kept in the mean");
+    // Outlier voxels on the crop grid, then their 26-connected clusters.
+    const int64_t nx = cg.size[0], ny = cg.size[1], nz = cg.size[2];
+    std::vector<uint8_t> bright(static_cast<size_t>(nx * ny * nz), 0);
+    for (size_t n = 0; n < kept.size(); ++n)
+      if (kept[n] - med > config.outlierRobustSd * sd) bright[keptAt[n]] = 1;
+    const double sphereMl = kPi / 6.0 * std::pow(config.lesionMinDiameterMm, 3) / 1000.0;
+    std::vector<uint8_t> lesion(bright.size(), 0);
+    std::vector<size_t> stack, cluster;
+    int lesions = 0;
+    for (size_t o = 0; o < bright.size(); ++o) {
+      if (bright[o] != 1) continue;
+      bright[o] = 2;
+      stack.assign(1, o);
+      cluster.clear();
+      while (!stack.empty()) {
+        const size_t q = stack.back();
+        stack.pop_back();
+        cluster.push_back(q);
+        const int64_t qi = static_cast<int64_t>(q) % nx, qj = (static_cast<int64_t>(q) / nx) % ny,
+                      qk = static_cast<int64_t>(q) / (nx * ny);
+        for (int64_t dk = -1; dk <= 1; ++dk)
+          for (int64_t dj = -1; dj <= 1; ++dj)
+            for (int64_t di = -1; di <= 1; ++di) {
+              const int64_t ii = qi + di, jj = qj + dj, kk = qk + dk;
+              if (ii < 0 || jj < 0 || kk < 0 || ii >= nx || jj >= ny || kk >= nz) continue;
+              const size_t r = static_cast<size_t>((kk * ny + jj) * nx + ii);
+              if (bright[r] != 1) continue;
+              bright[r] = 2;
+              stack.push_back(r);
+            }
+      }
+      // At least three voxels: on coarse grids a lone bright voxel is noise.
+      if (cluster.size() >= 3 && static_cast<double>(cluster.size()) * voxelMl >= sphereMl) {
+        ++lesions;
+        for (size_t q : cluster) lesion[q] = 1;
+      }
     }
+    std::vector<double> roi;
+    for (size_t n = 0; n < kept.size(); ++n)
+      if (!lesion[keptAt[n]]) roi.push_back(kept[n]);
+    if (lesions > 0)
+      v.notes.push_back("trabecular HU: " + std::to_string(lesions) +
+                        " focal bright lesion(s) left out of the ROI");
     double sum = 0.0;
     for (double x : roi) sum += x;
     v.trabecularHu = sum / roi.size();

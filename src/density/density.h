@@ -21,10 +21,11 @@ struct DensityConfig {
   // The posterior part of the body (the basivertebral vein's entry) left out of the ROI, as
   // a fraction of the body's depth.
   double posteriorExcludedFraction = 1.0 / 3.0;
-  // Bright focal outliers beyond this many robust standard deviations (1.4826 MAD) above
-  // the median are left out while they are at most this fraction of the ROI.
+  // Bright voxels beyond this many robust standard deviations (1.4826 MAD) above the median
+  // that join into a cluster at least as large as a sphere of this diameter are a focal lesion
+  // (bone island, sclerotic focus) and are left out; scattered ones are texture and stay.
   double outlierRobustSd = 3.0;
-  double maxFocalOutlierFraction = 0.05;
+  double lesionMinDiameterMm = 3.0;
   // Where the body surface lies relative to the centres of its outermost voxels, in voxels
   // (the distance map measures from those centres).
   double surfaceOffsetVoxels = 0.5;

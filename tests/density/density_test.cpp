@@ -188,3 +188,41 @@ TEST(DensitySummary, CutOffsAreConfigurableAndInclusive) {
   EXPECT_EQ(density::summariseDensity({level("L1", 150)}, c).category, DensityCategory::kLow);
   EXPECT_EQ(density::summariseDensity({level("L1", 150.5)}, c).category, DensityCategory::kNormal);
 }
+
+TEST(Density, KeepsScatteredBrightVoxels) {
+  // Trabecular texture: one voxel in 27 of the interior 300 HU brighter, on a 3-voxel lattice
+  // (no two touching). That is the bone, not a lesion, however small its share: the mean
+  // rises by about 300 / 27 = 11 HU.
+  BodySpec b;
+  Phantom p = makePhantom(b, 120.0);
+  const Grid& g = p.ct.grid();
+  BodySpec core = b;
+  core.widthMm -= 3.0;
+  core.depthMm -= 3.0;
+  core.ha -= 3.0;
+  core.hm -= 3.0;
+  core.hp -= 3.0;
+  for (int64_t k = 0; k < g.size[2]; k += 3)
+    for (int64_t j = 0; j < g.size[1]; j += 3)
+      for (int64_t i = 0; i < g.size[0]; i += 3)
+        if (spinescreen::testing::insideBody(core, g.indexToLps({double(i), double(j), double(k)})))
+          p.ct.at(i, j, k) = static_cast<int16_t>(p.ct.at(i, j, k) + 300);
+  measure(p);
+  ASSERT_TRUE(p.model.vertebrae[0].trabecularHu);
+  EXPECT_NEAR(*p.model.vertebrae[0].trabecularHu, 131.0, 3.0);
+}
+
+TEST(Density, ExcludesTwoBoneIslandsButNotTheirSurroundings) {
+  BodySpec b;
+  Phantom p = makePhantom(b, 120.0);
+  paintSphere(p.ct, b.centre + b.ant * 4.0, 2.5, 450);
+  paintSphere(p.ct, b.centre - b.ant * 2.0 + b.sup * 4.0, 2.0, 500);
+  measure(p);
+  const Vertebra& v = p.model.vertebrae[0];
+  ASSERT_TRUE(v.trabecularHu);
+  EXPECT_NEAR(*v.trabecularHu, 120.0, 3.0);
+  bool noted = false;
+  for (const std::string& n : v.notes)
+    noted = noted || n.find("2 focal bright lesion") != std::string::npos;
+  EXPECT_TRUE(noted);
+}

@@ -5,7 +5,9 @@
 #include <itkBinaryErodeImageFilter.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -320,9 +322,14 @@ TEST(MaskRoute, RealCtAgreesWithThePeerReport) {
   }
   EXPECT_LE(sum / n, 2.0);
   for (const auto& v : r.report["vertebrae"])
-    if (!v["genant_grade"].is_null()) EXPECT_LT(v["genant_grade"].get<int>(), 2) << v["label"];
+    if (!v["genant_grade"].is_null()) {
+      EXPECT_LT(v["genant_grade"].get<int>(), 2) << v["label"];
+    }
 
-  // L1 trabecular HU against the mean inside its body mask eroded by 5 mm.
+  // L1 trabecular HU against its body mask eroded by 5 mm. This L1 holds a bone island (a
+  // compact focus of about 9 mm, over 176 HU, in the upper middle of the body; visible on the
+  // sagittal picture) that the ROI leaves out as a focal lesion: the plain mean of the eroded
+  // mask includes it (122 HU), its median does not depend on it.
   const HuVolume hu = io::readNiftiStudy(ct).volume;
   const HuVolume lab = io::readNiftiStudy(bodies).volume;
   LabelImage l1(lab.grid(), 0);
@@ -341,13 +348,22 @@ TEST(MaskRoute, RealCtAgreesWithThePeerReport) {
   erode->SetForegroundValue(1);
   erode->Update();
   const LabelImage eroded = fromItk<uint8_t>(erode->GetOutput());
-  double total = 0.0;
-  size_t count = 0;
+  std::vector<double> values;
   for (size_t i = 0; i < eroded.data().size(); ++i)
-    if (eroded.data()[i]) {
-      total += hu.data()[i];
-      ++count;
-    }
-  ASSERT_GT(count, 10u);
-  EXPECT_NEAR(ours.at("L1")["trabecular_hu"].get<double>(), total / count, 10.0);
+    if (eroded.data()[i]) values.push_back(hu.data()[i]);
+  ASSERT_GT(values.size(), 10u);
+  std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+  const double referenceMedian = values[values.size() / 2];
+  double referenceMean = 0.0;
+  for (double x : values) referenceMean += x;
+  referenceMean /= static_cast<double>(values.size());
+  std::printf("L1 trabecular HU: ours %.1f; eroded peer mask mean %.1f, median %.1f (%zu voxels)\n",
+              ours.at("L1")["trabecular_hu"].get<double>(), referenceMean, referenceMedian,
+              values.size());
+  EXPECT_NEAR(ours.at("L1")["trabecular_hu"].get<double>(), referenceMedian, 10.0);
+  bool lesionNoted = false;
+  for (const auto& note : ours.at("L1")["notes"])
+    lesionNoted =
+        lesionNoted || note.get<std::string>().find("focal bright lesion") != std::string::npos;
+  EXPECT_TRUE(lesionNoted);
 }

@@ -298,7 +298,9 @@ TEST(SpineLocatorRealCt, LabelsTheLumbarSpineOfTheAbdomenCt) {
   // Nearer the reference S1 than the reference L5.
   EXPECT_LT((v->centroidLps - s1.at("S1")).norm(), (v->centroidLps - s1.at("L5")).norm());
   const Vertebra* t11 = findLabel(m, "T11");
-  if (t11) EXPECT_FALSE(t11->measurable);
+  if (t11) {
+    EXPECT_FALSE(t11->measurable);
+  }
 }
 
 // Known failure at the native 3 mm (7 mm off; 2.4 mm when the same CT is resampled to
