@@ -622,14 +622,7 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
       const double minSp =
           std::max(12.0, 0.55 * localWidth[static_cast<size_t>((peaks[a] + peaks[b]) / 2)]);
       if (g < minSp || g > 3.0 * maxSp) continue;
-      // Disc-to-disc distance is about 0.72 of the body's width at every level (cervical
-      // 15/20 mm, T4 20/28, L3 35/48): a chain that skips every other disc is
-      // self-consistent but twice too long for the bodies it spans.
-      const double wMid = localWidth[static_cast<size_t>((peaks[a] + peaks[b]) / 2)];
-      auto sizeCost = [&](double unitMm) {
-        return 150.0 * std::max(0.0, std::abs(std::log(unitMm / (0.72 * wMid))) - 0.3);
-      };
-      double s = g <= maxSp ? single[a] + gain(b) - sizeCost(g) : kNeg;
+      double s = g <= maxSp ? single[a] + gain(b) : kNeg;
       int arg = -1, argK = 1;
       for (int z = 0; z < a; ++z) {
         if (best[a][z] <= kNeg / 2) continue;
@@ -640,7 +633,7 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
           if (k > 3 || g / k > maxSp || g / k < minSp) continue;
           const double ratio = std::log((g / k) / prevUnit);
           const double v = best[a][z] + gain(b) - 150.0 * std::max(0.0, std::abs(ratio) - 0.15) -
-                           missCost * (k - 1) - sizeCost(g / k);
+                           missCost * (k - 1);
           if (v > s) {
             s = v;
             arg = z;

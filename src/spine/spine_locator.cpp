@@ -1002,12 +1002,9 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   clock.lap("bodies");
   int plausible = 0;
   for (const Segment& s : segs)
-    if (s.haveBody && s.widthMm >= 18.0 && s.widthMm <= 90.0 && !s.cutTop && !s.cutBottom)
-      ++plausible;
-  // At least one whole vertebra (a disc above and below) of plausible size.
+    if (s.haveBody && s.widthMm >= 18.0 && s.widthMm <= 90.0) ++plausible;
   if (plausible == 0)
-    throw NotApplicableError(
-        "no spine in view: no whole vertebral body of plausible size found between two discs");
+    throw NotApplicableError("no spine in view: no vertebral body of plausible size found");
 
   // Anchors.
   std::vector<double> tcs;
