@@ -122,7 +122,7 @@ void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const Densit
       }
     }
     if (hu.size() < minVoxels) {
-      v.notes.push_back("trabecular HU not measured: body interior too small");
+      v.notes.emplace_back("trabecular HU not measured: body interior too small");
       continue;
     }
     // Cement out. Then focal bright lesions (a bone island, a small sclerotic focus): voxels
@@ -138,11 +138,12 @@ void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const Densit
         keptAt.push_back(at[n]);
       }
     if (kept.size() < minVoxels) {
-      v.notes.push_back("trabecular HU not measured: body interior is dense (cement?)");
+      v.notes.emplace_back("trabecular HU not measured: body interior is dense (cement?)");
       continue;
     }
     const double med = median(kept);
     std::vector<double> dev;
+    dev.reserve(kept.size());
     for (double x : kept) dev.push_back(std::abs(x - med));
     const double sd = std::max(1.0, 1.4826 * median(dev));
     // Outlier voxels on the crop grid, then their 26-connected clusters.

@@ -37,7 +37,7 @@ struct GradingConfig {
 // Fills heightLoss, genantGrade, morphology and fractureProbability from the heights, by the
 // one grading rule (ref = max(own Hp, mean Hp of unfractured neighbours)).
 void gradeVertebrae(std::vector<Vertebra>& vertebrae);
-void gradeVertebrae(std::vector<Vertebra>& vertebrae, const GradingConfig& config);
+void gradeVertebrae(std::vector<Vertebra>& vs, const GradingConfig& config);
 
 // Genant grade of a height loss: 0 below 0.20, 1 below 0.25, 2 up to 0.40, 3 above.
 int genantGradeForLoss(double heightLoss);

@@ -173,7 +173,7 @@ Phantom generate(const PhantomSpec& spec, const GenerateOptions& options = {});
 
 // The project's Genant rule (CLINICAL.md) applied to the heights of a cranial-to-caudal
 // sequence: fills genantGrade and morphology of every vertebra that has heights.
-void gradeByRule(std::vector<VertebraTruth>& vertebrae);
+void gradeByRule(std::vector<VertebraTruth>& vs);
 
 // truth.json text (contracts/truth.schema.json).
 std::string truthJson(const PhantomTruth& truth);

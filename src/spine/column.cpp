@@ -154,10 +154,10 @@ ColumnTrack trackColumn(const HuVolume& work) {
         // front of it.
         int back = -1;
         for (int dx = -vox(6.0); dx <= vox(6.0); ++dx)
-          if (x + dx >= 0 && x + dx < nx) back = std::max(back, backJ[static_cast<size_t>(x + dx)]);
+          if (x + dx >= 0 && x + dx < nx) back = std::max(back, backJ[static_cast<size_t>(x) + dx]);
         const double behindMm = std::max(0, back - y) * sp;
         const double deepCost = std::min(120.0, 2.0 * std::max(0.0, behindMm - 45.0));
-        score[static_cast<size_t>(y * nx + x)] =
+        score[static_cast<size_t>(y) * nx + x] =
             std::min(body, 350.0) - 1.5 * std::max(0.0, body - 330.0) + best - 0.5 * lateral -
             0.5 * asym - 6.0 * offMid - deepCost;
       }
@@ -166,12 +166,12 @@ ColumnTrack trackColumn(const HuVolume& work) {
     std::vector<Candidate> all;
     for (int y = 1; y < ny - 1; ++y)
       for (int x = 1; x < nx - 1; ++x) {
-        const double s = score[static_cast<size_t>(y * nx + x)];
+        const double s = score[static_cast<size_t>(y) * nx + x];
         if (s < -1e8) continue;
         bool isMax = true;
         for (int dy = -1; dy <= 1 && isMax; ++dy)
           for (int dx = -1; dx <= 1; ++dx)
-            if ((dx || dy) && score[static_cast<size_t>((y + dy) * nx + x + dx)] > s) {
+            if ((dx || dy) && score[(static_cast<size_t>(y) + dy) * nx + x + dx] > s) {
               isMax = false;
               break;
             }

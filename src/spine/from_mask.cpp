@@ -254,12 +254,14 @@ std::vector<size_t> cutBody(const MaskImage& mask, int value, const Voxels& vx, 
     // Component-wise median of the hole voxels: robust to small holes elsewhere.
     for (int d = 0; d < 3; ++d) {
       std::vector<double> c;
+      c.reserve(hole.size());
       for (const auto& p : hole) c.push_back(p[d]);
       std::nth_element(c.begin(), c.begin() + c.size() / 2, c.end());
       canal[d] = c[c.size() / 2];
     }
     for (int iter = 0; iter < 2; ++iter) {
       std::vector<double> t;
+      t.reserve(hole.size());
       for (const auto& p : hole) t.push_back((p - canal).dot(ant));
       std::sort(t.begin(), t.end());
       edge = t[std::min(t.size() - 1, static_cast<size_t>(0.9 * t.size()))];
@@ -360,11 +362,13 @@ SpineModel modelFromMask(const HuVolume& ct, const MaskImage& vertebrae, MaskCon
 
   // Cranial to caudal.
   std::vector<int> order;
+  order.reserve(labels.size());
   for (const auto& [n, vx] : labels) order.push_back(n);
   std::sort(order.begin(), order.end(), [](int a, int b) {
     return *columnOrdinal(*labelFromVerseNumber(a)) < *columnOrdinal(*labelFromVerseNumber(b));
   });
   std::vector<Vec3> centroids;
+  centroids.reserve(order.size());
   for (int n : order) centroids.push_back(labels[n].sum / double(labels[n].offsets.size()));
 
   // Inverse map from VerSe number to mask value, for the body cut.

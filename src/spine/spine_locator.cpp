@@ -97,9 +97,9 @@ double rayEdge(const std::vector<double>& h, double step, double tc, double tsto
     if (s[static_cast<size_t>(i)] > s[static_cast<size_t>(peak)]) peak = i;
   const double half = tissue + 0.5 * (s[static_cast<size_t>(peak)] - tissue);
   for (int i = peak; i + 1 < n; ++i)
-    if (s[static_cast<size_t>(i)] >= half && s[static_cast<size_t>(i + 1)] < half)
+    if (s[static_cast<size_t>(i)] >= half && s[static_cast<size_t>(i) + 1] < half)
       return (i + (s[static_cast<size_t>(i)] - half) /
-                      (s[static_cast<size_t>(i)] - s[static_cast<size_t>(i + 1)])) *
+                      (s[static_cast<size_t>(i)] - s[static_cast<size_t>(i) + 1])) *
              step;
   return stop * step;
 }
@@ -326,8 +326,8 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
   // (A dry run only estimates the axis: the planes are enough.)
   const bool columnEndplates = !dryRun;
   if (columnEndplates) {
-    topMap.assign(static_cast<size_t>(mapNu * mapNv), kNaN);
-    botMap.assign(static_cast<size_t>(mapNu * mapNv), kNaN);
+    topMap.assign(static_cast<size_t>(mapNu) * mapNv, kNaN);
+    botMap.assign(static_cast<size_t>(mapNu) * mapNv, kNaN);
     const auto& midR = R[static_cast<size_t>(nPlanes / 2)];
     const double minStep = 0.3 * (cortex - tissue);
     const double hStep = 0.5;
@@ -357,7 +357,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
           for (int i = 1; i + 1 < n; ++i)
             sm[static_cast<size_t>(i)] =
                 (f[static_cast<size_t>(i - 1)] + f[static_cast<size_t>(i)] +
-                 f[static_cast<size_t>(i + 1)]) /
+                 f[static_cast<size_t>(i) + 1]) /
                 3.0;
           // Ridge: brightest point no further out than 1 mm past the plane.
           const int iLast = static_cast<int>(13.0 / hStep);
@@ -371,9 +371,9 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
           const double half = 0.5 * (sm[static_cast<size_t>(ir)] + disc);
           double edge = kNaN;
           for (int i = ir; i + 1 < n; ++i)
-            if (sm[static_cast<size_t>(i)] >= half && sm[static_cast<size_t>(i + 1)] < half) {
+            if (sm[static_cast<size_t>(i)] >= half && sm[static_cast<size_t>(i) + 1] < half) {
               edge = i + (sm[static_cast<size_t>(i)] - half) /
-                             (sm[static_cast<size_t>(i)] - sm[static_cast<size_t>(i + 1)]);
+                             (sm[static_cast<size_t>(i)] - sm[static_cast<size_t>(i) + 1]);
               break;
             }
           if (std::isnan(edge)) continue;
@@ -385,7 +385,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
             if (sm[static_cast<size_t>(i)] >= half) clear = false;
           if (!clear) continue;
           const double h = hFrom + dir * edge * hStep;
-          (side == 0 ? topMap : botMap)[static_cast<size_t>(iu * mapNv + iv)] = h;
+          (side == 0 ? topMap : botMap)[static_cast<size_t>(iu) * mapNv + iv] = h;
         }
       }
     // A 5 x 5 median keeps single columns (noise, a vessel channel) from punching holes.
@@ -398,10 +398,10 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
             for (int dv = -2; dv <= 2; ++dv) {
               const int ju = iu + du, jv = iv + dv;
               if (ju < 0 || ju >= mapNu || jv < 0 || jv >= mapNv) continue;
-              const double x = (*mp)[static_cast<size_t>(ju * mapNv + jv)];
+              const double x = (*mp)[static_cast<size_t>(ju) * mapNv + jv];
               if (!std::isnan(x)) w.push_back(x);
             }
-          if (w.size() >= 6) out[static_cast<size_t>(iu * mapNv + iv)] = median(w);
+          if (w.size() >= 6) out[static_cast<size_t>(iu) * mapNv + iv] = median(w);
         }
       *mp = out;
     }
@@ -413,7 +413,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
     const int iu = static_cast<int>(std::lround((u + mapU) / mapStep));
     const int iv = static_cast<int>(std::lround((v - mapV0) / mapStep));
     if (iu < 0 || iu >= mapNu || iv < 0 || iv >= mapNv) return hp;
-    const double h = (side == 0 ? topMap : botMap)[static_cast<size_t>(iu * mapNv + iv)];
+    const double h = (side == 0 ? topMap : botMap)[static_cast<size_t>(iu) * mapNv + iv];
     return std::isnan(h) ? hp : h;
   };
 
@@ -1115,7 +1115,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   const bool ribAnchor = lastRib >= 0 && lastRib + 1 < n;
   const bool sacralAnchor = sacrum >= 0;
   if (!ribAnchor && !sacralAnchor) {
-    model.warnings.push_back(
+    model.warnings.emplace_back(
         "no labelling anchor in view (no last rib above a rib-free vertebra, no sacrum): labels "
         "rest on vertebral size only");
     confidence = std::min(confidence, 0.3);
@@ -1132,7 +1132,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     for (int i = 0; i + 1 < pelvisFrom; ++i)
       if (segs[static_cast<size_t>(i)].pelvis) ++stray;
     if (stray >= 2) {
-      model.warnings.push_back(
+      model.warnings.emplace_back(
           "labelling anchors disagree: iliac contact found beside segments far above the pelvis; "
           "labels are uncertain");
       confidence = std::min(confidence, 0.3);
