@@ -19,16 +19,22 @@ struct Phantom {
   HuVolume ct;
 };
 
-Phantom makePhantom(const BodySpec& b, double trabecularHu, double maskSpacing = 0.5) {
-  Phantom p;
-  p.model = spinescreen::testing::singleBodyModel(b, maskSpacing);
-  p.ct = HuVolume(spinescreen::testing::gridAround(b.centre, 72.0, 0.5), 40);
+// The body less its 1.5 mm cortex.
+BodySpec trabecularCore(const BodySpec& b) {
   BodySpec core = b;
   core.widthMm -= 3.0;
   core.depthMm -= 3.0;
   core.ha -= 3.0;
   core.hm -= 3.0;
   core.hp -= 3.0;
+  return core;
+}
+
+Phantom makePhantom(const BodySpec& b, double trabecularHu, double maskSpacing = 0.5) {
+  Phantom p;
+  p.model = spinescreen::testing::singleBodyModel(b, maskSpacing);
+  p.ct = HuVolume(spinescreen::testing::gridAround(b.centre, 72.0, 0.5), 40);
+  const BodySpec core = trabecularCore(b);
   uint32_t state = 12345;
   const Grid& g = p.ct.grid();
   for (int64_t k = 0; k < g.size[2]; ++k)
@@ -196,12 +202,7 @@ TEST(Density, KeepsScatteredBrightVoxels) {
   BodySpec b;
   Phantom p = makePhantom(b, 120.0);
   const Grid& g = p.ct.grid();
-  BodySpec core = b;
-  core.widthMm -= 3.0;
-  core.depthMm -= 3.0;
-  core.ha -= 3.0;
-  core.hm -= 3.0;
-  core.hp -= 3.0;
+  const BodySpec core = trabecularCore(b);
   for (int64_t k = 0; k < g.size[2]; k += 3)
     for (int64_t j = 0; j < g.size[1]; j += 3)
       for (int64_t i = 0; i < g.size[0]; i += 3)
