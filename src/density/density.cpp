@@ -1,5 +1,6 @@
 #include "density/density.h"
 
+#include <itkConnectedComponentImageFilter.h>
 #include <itkSignedMaurerDistanceMapImageFilter.h>
 
 #include <algorithm>
@@ -147,45 +148,30 @@ void measureTrabecularHu(const HuVolume& volume, SpineModel& model, const Densit
     for (double x : kept) dev.push_back(std::abs(x - med));
     const double sd = std::max(1.0, 1.4826 * median(dev));
     // Outlier voxels on the crop grid, then their 26-connected clusters.
-    const int64_t nx = cg.size[0], ny = cg.size[1], nz = cg.size[2];
-    std::vector<uint8_t> bright(static_cast<size_t>(nx * ny * nz), 0);
+    LabelImage bright(cg, 0);
     for (size_t n = 0; n < kept.size(); ++n)
-      if (kept[n] - med > config.outlierRobustSd * sd) bright[keptAt[n]] = 1;
+      if (kept[n] - med > config.outlierRobustSd * sd) bright.data()[keptAt[n]] = 1;
+    auto components =
+        itk::ConnectedComponentImageFilter<itk::Image<uint8_t, 3>, itk::Image<uint32_t, 3>>::New();
+    components->SetInput(toItk(bright));
+    components->SetFullyConnected(true);
+    components->Update();
+    const uint32_t* clusterOf = components->GetOutput()->GetBufferPointer();
+    std::vector<size_t> clusterSize(components->GetObjectCount() + 1, 0);
+    for (size_t o = 0; o < bright.data().size(); ++o) ++clusterSize[clusterOf[o]];
+    // At least three voxels (on coarse grids a lone bright voxel is noise) and the volume of
+    // the smallest lesion.
     const double sphereMl = kPi / 6.0 * std::pow(config.lesionMinDiameterMm, 3) / 1000.0;
-    std::vector<uint8_t> lesion(bright.size(), 0);
-    std::vector<size_t> stack, cluster;
+    auto isLesion = [&](uint32_t cluster) {
+      return cluster > 0 && clusterSize[cluster] >= 3 &&
+             static_cast<double>(clusterSize[cluster]) * voxelMl >= sphereMl;
+    };
     int lesions = 0;
-    for (size_t o = 0; o < bright.size(); ++o) {
-      if (bright[o] != 1) continue;
-      bright[o] = 2;
-      stack.assign(1, o);
-      cluster.clear();
-      while (!stack.empty()) {
-        const size_t q = stack.back();
-        stack.pop_back();
-        cluster.push_back(q);
-        const int64_t qi = static_cast<int64_t>(q) % nx, qj = (static_cast<int64_t>(q) / nx) % ny,
-                      qk = static_cast<int64_t>(q) / (nx * ny);
-        for (int64_t dk = -1; dk <= 1; ++dk)
-          for (int64_t dj = -1; dj <= 1; ++dj)
-            for (int64_t di = -1; di <= 1; ++di) {
-              const int64_t ii = qi + di, jj = qj + dj, kk = qk + dk;
-              if (ii < 0 || jj < 0 || kk < 0 || ii >= nx || jj >= ny || kk >= nz) continue;
-              const size_t r = static_cast<size_t>((kk * ny + jj) * nx + ii);
-              if (bright[r] != 1) continue;
-              bright[r] = 2;
-              stack.push_back(r);
-            }
-      }
-      // At least three voxels: on coarse grids a lone bright voxel is noise.
-      if (cluster.size() >= 3 && static_cast<double>(cluster.size()) * voxelMl >= sphereMl) {
-        ++lesions;
-        for (size_t q : cluster) lesion[q] = 1;
-      }
-    }
+    for (uint32_t l = 1; l < clusterSize.size(); ++l)
+      if (isLesion(l)) ++lesions;
     std::vector<double> roi;
     for (size_t n = 0; n < kept.size(); ++n)
-      if (!lesion[keptAt[n]]) roi.push_back(kept[n]);
+      if (!isLesion(clusterOf[keptAt[n]])) roi.push_back(kept[n]);
     if (lesions > 0)
       v.notes.push_back("trabecular HU: " + std::to_string(lesions) +
                         " focal bright lesion(s) left out of the ROI");

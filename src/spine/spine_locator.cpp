@@ -460,8 +460,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
         const double h = q.dot(axisSup);
         const double v = q.dot(ant), u = q.dot(lat);
         bool inBody = false;
-        if (columnEndplates ? (h <= limitAt(0, u, v) && h >= limitAt(1, u, v))
-                            : ((p - pSup).dot(nSup) <= 0.0 && (p - pInf).dot(nInf) >= 0.0)) {
+        if (h <= limitAt(0, u, v) && h >= limitAt(1, u, v)) {
           const double rr = std::hypot(u, v);
           double th = std::atan2(u, v);
           if (th < 0) th += 2.0 * kPi;
@@ -605,21 +604,17 @@ double expectedSpacing(int ordinal) {
   return kSp[std::clamp(ordinal, 0, 24)];
 }
 
-struct RibComponentStats {
-  int ribs = 0, pelvic = 0;
-};
-
 // Ribs seen the way a reader counts them: in parasagittal planes a few centimetres beside the
 // column, each rib's posterior arc is a small oval bone section, one per rib-bearing level;
 // transverse processes end closer to the midline, and the kidneys, liver, scapula and pelvis
 // are large sections there. Sets bit 0 (right, -x) and bit 1 (left, +x) of each segment's
-// `ribs` where a section is found in at least two of the planes.
-void detectRibs(const HuVolume& work, const Centreline& line, std::vector<Segment>& segs,
+// `ribs` where a section in the inner plane continues in the outer one.
+void detectRibs(const HuVolume& volume, const Centreline& line, std::vector<Segment>& segs,
                 double boneHu) {
   const int ns = static_cast<int>(line.point.size());
   const double vMin = -25.0, vMax = 60.0;  // posterior offset from the body centre (mm)
   const int nv = static_cast<int>(vMax - vMin) + 1;
-  const double offsets[] = {50.0, 60.0, 70.0};
+  const double offsets[] = {50.0, 60.0};  // mm beside the centreline
   const double levels[] = {std::max(110.0, 0.6 * boneHu), std::max(120.0, 0.85 * boneHu)};
   const bool debug = std::getenv("SPINESCREEN_SPINE_DEBUG") != nullptr;
   // found[q][side]: a rib assigned to segment q.
@@ -629,8 +624,8 @@ void detectRibs(const HuVolume& work, const Centreline& line, std::vector<Segmen
   std::vector<int> stack;
   for (int side = 0; side < 2; ++side) {
     // Section centres (line index) per plane.
-    std::array<std::vector<double>, 3> sections;
-    for (size_t k = 0; k < 3; ++k) {
+    std::array<std::vector<double>, 2> sections;
+    for (size_t k = 0; k < 2; ++k) {
       const double off = offsets[k];
       for (int i = 0; i < ns; ++i) {
         const Vec3 t = line.tangent[static_cast<size_t>(i)].normalized();
@@ -642,7 +637,7 @@ void detectRibs(const HuVolume& work, const Centreline& line, std::vector<Segmen
           // A thin slab (maximum over +-3 mm laterally) keeps an obliquely cut rib whole.
           double mx = -1024.0;
           for (double d = -3.0; d <= 3.01; d += 1.5)
-            mx = std::max(mx, sampleLinearLps(work, base + lx * d - an * (vMin + v), -1024.0));
+            mx = std::max(mx, sampleLinearLps(volume, base + lx * d - an * (vMin + v), -1024.0));
           img[static_cast<size_t>(i) * nv + v] = static_cast<float>(mx);
         }
       }
@@ -688,22 +683,21 @@ void detectRibs(const HuVolume& work, const Centreline& line, std::vector<Segmen
         }
       }
     }
-    // A rib runs out and down through neighbouring planes: a section in one plane continued
-    // at most a few millimetres higher or 14 mm lower in the next. It belongs to the vertebra
-    // whose slab holds its medial section, corrected for the descent from the tubercle.
-    for (size_t k = 0; k + 1 < 2; ++k)
-      for (double sa : sections[k]) {
-        bool chained = false;
-        for (double sb : sections[k + 1]) {
-          const double d = (sb - sa) * line.stepMm;
-          chained = chained || (d >= -4.0 && d <= 14.0);
-        }
-        if (!chained) continue;
-        const double sRib = sa - (offsets[k] - 30.0) * 0.2 / line.stepMm;
-        for (size_t q = 0; q < segs.size(); ++q)
-          if (sRib >= segs[q].slabTop && sRib < segs[q].slabBottom)
-            found[q][static_cast<size_t>(side)] = true;
+    // A rib runs out and down: a section in the inner plane continued at most a few
+    // millimetres higher or 14 mm lower in the outer one. It belongs to the vertebra whose slab
+    // holds its inner section, corrected for the descent from the tubercle.
+    for (double sa : sections[0]) {
+      bool chained = false;
+      for (double sb : sections[1]) {
+        const double d = (sb - sa) * line.stepMm;
+        chained = chained || (d >= -4.0 && d <= 14.0);
       }
+      if (!chained) continue;
+      const double sRib = sa - (offsets[0] - 30.0) * 0.2 / line.stepMm;
+      for (size_t q = 0; q < segs.size(); ++q)
+        if (sRib >= segs[q].slabTop && sRib < segs[q].slabBottom)
+          found[q][static_cast<size_t>(side)] = true;
+    }
   }
   // Beside the pelvis (the caudal run of segments touching it, and the one above), lateral
   // bone sections are the iliac crests.
@@ -722,10 +716,9 @@ void detectRibs(const HuVolume& work, const Centreline& line, std::vector<Segmen
   }
 }
 
-// Scores ribs and sacro-iliac contact per segment from bone components outside the column.
-RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
-                               std::vector<Segment>& segs, double boneHu) {
-  RibComponentStats stats;
+// Marks iliac contact and sacral alae per segment from bone components outside the column.
+void scoreAnchors(const HuVolume& work, const Centreline& line, std::vector<Segment>& segs,
+                  double boneHu) {
   const Grid& g = work.grid();
   const double sp = g.spacing.x;
   const int64_t nx = g.size[0], ny = g.size[1], nz = g.size[2];
@@ -799,8 +792,6 @@ RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
     const double vol = static_cast<double>(cp.n) * sp * sp * sp;
     return cp.rmin <= r0 + 8.0 && len >= 25.0 && (vol >= 40000.0 || vol / len > 400.0);
   };
-  for (size_t l = 1; l < comps.size(); ++l)
-    if (comps[l].n > 0 && isPelvic(comps[l])) ++stats.pelvic;
   for (int64_t k = 0; k < nz; ++k) {
     if (nearest[static_cast<size_t>(k)] < 0) continue;
     const Vec3 a = axis[static_cast<size_t>(k)];
@@ -869,7 +860,6 @@ RibComponentStats scoreAnchors(const HuVolume& work, const Centreline& line,
     segs[q].sacralLeft = pelvis && both;
     segs[q].sacralRight = pelvis && both;
   }
-  return stats;
 }
 
 }  // namespace
@@ -1012,7 +1002,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     if (!std::isnan(s.thresholdHu)) tcs.push_back(s.thresholdHu);
   const double boneHu = std::max(120.0, 0.8 * (tcs.empty() ? 200.0 : median(tcs)));
   if (std::getenv("SPINESCREEN_SPINE_DEBUG")) std::fprintf(stderr, "boneHu %.0f\n", boneHu);
-  const RibComponentStats anchors = scoreAnchors(work, line, segs, boneHu);
+  scoreAnchors(work, line, segs, boneHu);
   detectRibs(volume, line, segs, boneHu);
   if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
     for (size_t q = 0; q < segs.size(); ++q) {
@@ -1029,7 +1019,6 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
           segs[q].cortexHu, median(core), segs[q].widthMm);
     }
   clock.lap("anchors");
-  (void)anchors;
 
   // Labelling: score every placement of the sequence on the standard column.
   const int n = static_cast<int>(segs.size());
