@@ -153,6 +153,14 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(0.3, 10.0));
   phantomCmd->add_option("--fov", phantomFov, "force the field of view")
       ->check(CLI::IsMember({"chest", "abdomen", "abdomen-pelvis", "cap", "thoracolumbar"}));
+  int phantomMatrix = 0;
+  phantomCmd->add_option("--matrix", phantomMatrix,
+                         "in-plane voxels per side, 64..1024 (default 512 or 0.7 mm voxels); the "
+                         "field of view keeps its size in mm, so a smaller matrix means bigger "
+                         "voxels");
+  phantomCmd->add_flag("--small", phantomOpts.small,
+                       "small, fast cases for cohort runs: --matrix 128 (about 3 mm voxels) and "
+                       "no slices thinner than 3 mm (--matrix and --slice-mm still win)");
 
   // serve: the service beside Orthanc (docs/DEPLOYMENT.md); credentials only in the config.
   service::ServeOptions serveOpts;
@@ -217,6 +225,7 @@ int run(int argc, char** argv) {
     if (phantomCmd->parsed()) {
       if (phantomSliceMm > 0.0) phantomOpts.sliceMm = phantomSliceMm;
       if (!phantomFov.empty()) phantomOpts.fov = phantomFov;
+      if (phantomCmd->count("--matrix") > 0) phantomOpts.matrix = phantomMatrix;
       return phantom::runPhantom(phantomOpts, std::cerr);
     }
     if (serveCmd->parsed()) return service::runServe(serveOpts, std::cerr);

@@ -110,12 +110,17 @@ int runPhantom(const RunOptions& o, std::ostream& log) {
     if (!fov)
       throw UsageError("--fov must be chest, abdomen, abdomen-pelvis, cap or thoracolumbar");
   }
+  if (o.matrix && (*o.matrix < kMinMatrix || *o.matrix > kMaxMatrix))
+    throw UsageError("--matrix must be between " + std::to_string(kMinMatrix) + " and " +
+                     std::to_string(kMaxMatrix) + " voxels");
   WriteOptions w;
   w.dicom = o.dicom;
   w.masks = o.masks;
   for (int i = 0; i < o.cases; ++i) {
     PhantomSpec spec = randomSpec(o.seed, o.firstIndex + i);
     if (fov) setFov(spec, *fov);
+    if (o.small) makeSmall(spec);
+    if (o.matrix) setMatrix(spec, *o.matrix);
     if (o.sliceMm) setSliceSpacing(spec, *o.sliceMm);
     GenerateOptions g;
     g.masks = o.masks && !o.truthOnly;

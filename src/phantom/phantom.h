@@ -124,6 +124,16 @@ PhantomSpec randomSpec(uint64_t seed, int caseIndex);
 void setSliceSpacing(PhantomSpec& spec, double sliceMm);
 // Same anatomy with another field of view kind (keeps the spec's jitter values).
 void setFov(PhantomSpec& spec, FovKind kind);
+// Same anatomy and physical field of view on another in-plane matrix (voxels per side), so the
+// in-plane voxels are fovWidthMm / matrix. Throws UsageError outside [kMinMatrix, kMaxMatrix].
+constexpr int kMinMatrix = 64;
+constexpr int kMaxMatrix = 1024;
+void setMatrix(PhantomSpec& spec, int matrix);
+// The `--small` preset: a 128 matrix (about 3 mm in-plane voxels) and no slices thinner than
+// 3 mm, for cohort and throughput runs where the number of cases matters more than detail.
+constexpr int kSmallMatrix = 128;
+constexpr double kSmallMinSliceMm = 3.0;
+void makeSmall(PhantomSpec& spec);
 
 struct Heights {
   double anteriorMm = 0.0;
@@ -202,6 +212,8 @@ struct RunOptions {
   bool truthOnly = false;  // write truth.json only (no rendering)
   std::optional<double> sliceMm;
   std::optional<std::string> fov;  // chest | abdomen | abdomen-pelvis | cap | thoracolumbar
+  std::optional<int> matrix;       // in-plane voxels per side (the field of view stays in mm)
+  bool small = false;              // makeSmall(); an explicit matrix or slice spacing wins
 };
 // Writes the cases and prints one line per case (no identifying data exists). Returns 0.
 int runPhantom(const RunOptions& options, std::ostream& log);

@@ -145,6 +145,18 @@ void setFov(PhantomSpec& spec, FovKind kind) {
   }
 }
 
+void setMatrix(PhantomSpec& spec, int matrix) {
+  if (matrix < kMinMatrix || matrix > kMaxMatrix)
+    throw UsageError("--matrix must be between " + std::to_string(kMinMatrix) + " and " +
+                     std::to_string(kMaxMatrix) + " voxels");
+  spec.matrix = matrix;
+}
+
+void makeSmall(PhantomSpec& spec) {
+  setMatrix(spec, kSmallMatrix);
+  if (spec.sliceSpacingMm < kSmallMinSliceMm) setSliceSpacing(spec, kSmallMinSliceMm);
+}
+
 PhantomSpec randomSpec(uint64_t seed, int caseIndex) {
   Rng rng(splitmix64(seed ^ splitmix64(static_cast<uint64_t>(caseIndex) + 0x51ED2701ULL)));
   PhantomSpec s;

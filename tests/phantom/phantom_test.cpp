@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/errors.h"
 #include "core/labels.h"
@@ -396,4 +397,111 @@ TEST(PhantomRender, BodyMaskHeightsAlongTheLocalAxisMatchTheTruthHeights) {
     }
   }
   EXPECT_GE(checked, 12);
+}
+
+TEST(PhantomMatrix, SmallerMatrixKeepsTheFieldOfViewSlicesAndTruth) {
+  const PhantomSpec full = smallSpec(13, 3, 5.0);
+  PhantomSpec coarse = full;
+  setMatrix(coarse, 75);  // 2.4 mm in-plane voxels instead of 0.8 mm
+  const Phantom a = generate(full), b = generate(coarse);
+  ASSERT_FALSE(b.ct.empty());
+  EXPECT_EQ(b.grid.size[0], 75);
+  EXPECT_EQ(b.grid.size[1], 75);
+  EXPECT_EQ(b.ct.size()[0], 75);
+  EXPECT_EQ(b.grid.size[2], a.grid.size[2]);
+  EXPECT_NEAR(b.grid.spacing.x, 3.0 * a.grid.spacing.x, 1e-9);
+  EXPECT_NEAR(b.grid.spacing.y, 3.0 * a.grid.spacing.y, 1e-9);
+  EXPECT_DOUBLE_EQ(b.grid.spacing.z, a.grid.spacing.z);
+  // The same physical box: the outer edges of the first and last voxels coincide.
+  const Vec3 loA = a.grid.indexToLps({-0.5, -0.5, -0.5}),
+             loB = b.grid.indexToLps({-0.5, -0.5, -0.5});
+  EXPECT_LT((loA - loB).norm(), 1e-6);
+  const Vec3 hiA = a.grid.indexToLps({a.grid.size[0] - 0.5, a.grid.size[1] - 0.5, 0.0});
+  const Vec3 hiB = b.grid.indexToLps({b.grid.size[0] - 0.5, b.grid.size[1] - 0.5, 0.0});
+  EXPECT_LT((hiA - hiB).norm(), 1e-6);
+  // The truth describes the same anatomy: only the voxel spacing it records differs.
+  PhantomTruth ta = a.truth, tb = b.truth;
+  EXPECT_NEAR(tb.spacingMm.x, 3.0 * ta.spacingMm.x, 1e-9);
+  tb.spacingMm = ta.spacingMm;
+  EXPECT_EQ(truthJson(ta), truthJson(tb));
+  ASSERT_GE(tb.vertebrae.size(), 5u);
+  // And the coarse image still shows it: each body with a truth HU is bone-bright at its
+  // centroid, and its rasterised body sits where the truth says (within a coarse voxel).
+  int tested = 0;
+  for (const auto& v : tb.vertebrae) {
+    if (!v.trabecularHu || !v.bodyCentroidLps) continue;
+    const double hu = sampleLinearLps(b.ct, *v.bodyCentroidLps, -1000.0);
+    EXPECT_NEAR(hu, *v.trabecularHu, 60.0) << v.label;
+    int64_t n = 0;
+    const Vec3 c = labelCentroid(b.bodies, static_cast<uint8_t>(v.verseNumber), &n);
+    ASSERT_GT(n, 0) << v.label;
+    EXPECT_LT((c - *v.bodyCentroidLps).norm(), 2.5) << v.label;
+    ++tested;
+  }
+  EXPECT_GE(tested, 3);
+}
+
+TEST(PhantomMatrix, MatrixOutsideItsRangeIsRejectedWithTheLimitsNamed) {
+  PhantomSpec s = randomSpec(1, 0);
+  for (int bad : {-1, 0, 32, kMinMatrix - 1, kMaxMatrix + 1, 100000}) {
+    try {
+      setMatrix(s, bad);
+      ADD_FAILURE() << "matrix " << bad << " accepted";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("--matrix must be between 64 and 1024"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(s.matrix, 512);  // left as it was
+  setMatrix(s, kMinMatrix);
+  EXPECT_EQ(s.matrix, kMinMatrix);
+  setMatrix(s, kMaxMatrix);
+  EXPECT_EQ(s.matrix, kMaxMatrix);
+  RunOptions o;
+  o.outDir = (std::filesystem::temp_directory_path() /
+              ("spinescreen_phantom_badmatrix_" + std::to_string(::getpid())))
+                 .string();
+  o.matrix = 20;
+  std::ostringstream log;
+  EXPECT_THROW(runPhantom(o, log), UsageError);
+  EXPECT_FALSE(std::filesystem::exists(o.outDir));
+}
+
+TEST(PhantomMatrix, SmallPresetCoarsensThePlaneAndThickensOnlyThinSlices) {
+  int thickened = 0, kept = 0;
+  for (int i = 0; i < 40; ++i) {
+    const PhantomSpec before = randomSpec(17, i);
+    PhantomSpec s = before;
+    makeSmall(s);
+    EXPECT_EQ(s.matrix, kSmallMatrix);
+    EXPECT_DOUBLE_EQ(s.fovWidthMm, before.fovWidthMm);
+    EXPECT_EQ(s.fov, before.fov);
+    EXPECT_GE(s.sliceSpacingMm, kSmallMinSliceMm);
+    if (before.sliceSpacingMm < kSmallMinSliceMm) {
+      EXPECT_DOUBLE_EQ(s.sliceSpacingMm, kSmallMinSliceMm);
+      EXPECT_DOUBLE_EQ(s.sliceThicknessMm, kSmallMinSliceMm);
+      ++thickened;
+    } else {
+      EXPECT_DOUBLE_EQ(s.sliceSpacingMm, before.sliceSpacingMm);
+      EXPECT_DOUBLE_EQ(s.sliceThicknessMm, before.sliceThicknessMm);
+      ++kept;
+    }
+    // The anatomy is untouched: the truth is the same apart from the spacing.
+    PhantomTruth ta = generate(before, truthOnly()).truth, tb = generate(s, truthOnly()).truth;
+    tb.spacingMm = ta.spacingMm;
+    if (before.sliceSpacingMm == s.sliceSpacingMm) EXPECT_EQ(truthJson(ta), truthJson(tb));
+  }
+  EXPECT_GT(thickened, 0);
+  EXPECT_GT(kept, 0);
+}
+
+TEST(PhantomMatrix, DefaultSpecsKeepTheFullMatrix) {
+  for (int i = 0; i < 40; ++i) {
+    const PhantomSpec s = randomSpec(2026, i);
+    if (s.fov == FovKind::kThoracolumbar)
+      EXPECT_EQ(s.matrix, static_cast<int>(std::lround(s.fovWidthMm / 0.7)));
+    else
+      EXPECT_EQ(s.matrix, 512);
+  }
 }
