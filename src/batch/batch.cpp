@@ -14,9 +14,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -35,7 +37,7 @@ namespace {
 
 volatile sig_atomic_t gStopRequested = 0;
 
-const char* const kReservedNames[] = {"summary.csv", "summary.csv.tmp"};
+const char* const kReservedNames[] = {"summary.csv", "summary.csv.tmp", "analyses.jsonl"};
 
 std::string stripNiftiExtension(const std::string& name, bool* isNifti) {
   auto endsWith = [&](const std::string& s) {
@@ -163,6 +165,57 @@ std::string formatDuration(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
   return buf;
+}
+
+// OUTDIR/analyses.jsonl: one JSON line per event, only ever appended to, never rewritten or
+// read back by batch. It lets anyone count how many times each study was started and finished
+// across runs and interruptions (a study cut off by a kill has a `start` without an `end`).
+// Each line goes out in one write() on an O_APPEND descriptor, so a kill leaves whole lines.
+class AnalysisLog {
+ public:
+  explicit AnalysisLog(const fs::path& path) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw UsageError("cannot write " + path.string() + ": " + std::strerror(errno));
+    char stamp[32];
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    // Unique across processes and across runs within one process (tests, a service).
+    char tag[16];
+    std::snprintf(tag, sizeof tag, "%08x", static_cast<unsigned>(std::random_device{}()));
+    run_ = std::string(stamp) + "-" + std::to_string(::getpid()) + "-" + tag;
+  }
+  AnalysisLog(const AnalysisLog&) = delete;
+  AnalysisLog& operator=(const AnalysisLog&) = delete;
+  ~AnalysisLog() { ::close(fd_); }
+
+  void write(const std::string& event, json fields) {
+    char stamp[32];
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json j = {{"event", event}, {"run", run_}, {"time", stamp}};
+    j.update(fields);
+    const std::string line = j.dump() + "\n";
+    size_t done = 0;
+    while (done < line.size()) {
+      const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // the log is a record, not a result: never stop the cohort for it
+      done += static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  std::string run_;
+};
+
+// Peak resident memory in MB from a getrusage/wait4 record (ru_maxrss is in KB on Linux).
+double maxRssMb(const struct rusage& ru) {
+  return std::round(static_cast<double>(ru.ru_maxrss) / 1024.0 * 10.0) / 10.0;
 }
 
 struct Child {
@@ -547,13 +600,18 @@ BatchResult runBatch(const Cohort& cohort, const BatchOptions& o, std::ostream& 
       << std::flush;
   Progress progress(log, o.progressBar, static_cast<int>(n), res.skipped);
   progress.addFailedSkipped(skippedFailed);
+  AnalysisLog analyses(out / "analyses.jsonl");
+  analyses.write("run_start", {{"studies", n},
+                               {"already_done", res.skipped},
+                               {"to_run", pending.size()},
+                               {"jobs", o.jobs}});
 
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const int threadsPerChild = std::max(1, static_cast<int>(cores) / o.jobs);
   std::vector<Child> running;
   size_t next = 0;
 
-  auto finish = [&](const Child& c, int status) {
+  auto finish = [&](const Child& c, int status, const struct rusage& ru) {
     const Study& s = cohort.studies[c.index];
     const fs::path caseDir = out / s.caseId;
     const double seconds = std::chrono::duration<double>(clock::now() - c.start).count();
@@ -586,13 +644,17 @@ BatchResult runBatch(const Cohort& cohort, const BatchOptions& o, std::ostream& 
     json side = {{"seconds", std::round(seconds * 10.0) / 10.0},
                  {"timed_out", c.timedOut},
                  {"exit_code", WIFEXITED(status) ? json(WEXITSTATUS(status)) : json(nullptr)},
-                 {"signal", WIFSIGNALED(status) ? json(WTERMSIG(status)) : json(nullptr)}};
+                 {"signal", WIFSIGNALED(status) ? json(WTERMSIG(status)) : json(nullptr)},
+                 {"max_rss_mb", maxRssMb(ru)}};
     writeFileAtomically(caseDir / "batch.json", side.dump(2) + "\n");
     csv::Row row = summaryFields(s.caseId, *report, seconds);
     row.insert(row.end(), s.extra.begin(), s.extra.end());
     rows[c.index] = std::move(row);
     const std::string st = (*report)["status"].get<std::string>();
     ++res.ran;
+    side["case_id"] = s.caseId;
+    side["status"] = st;
+    analyses.write("end", side);
     if (st == "ok")
       ++res.ok;
     else if (st == "not_applicable")
@@ -609,6 +671,7 @@ BatchResult runBatch(const Cohort& cohort, const BatchOptions& o, std::ostream& 
       int st = 0;
       while (::waitpid(c.pid, &st, 0) < 0 && errno == EINTR) {
       }
+      analyses.write("stopped", {{"case_id", cohort.studies[c.index].caseId}});
     }
     running.clear();
   };
@@ -629,6 +692,7 @@ BatchResult runBatch(const Cohort& cohort, const BatchOptions& o, std::ostream& 
         clearUnfinished(caseDir);
         Child c;
         c.index = idx;
+        analyses.write("start", {{"case_id", s.caseId}});
         c.start = clock::now();
         c.pid = spawn(o, s, caseDir, threadsPerChild);
         running.push_back(c);
@@ -637,12 +701,13 @@ BatchResult runBatch(const Cohort& cohort, const BatchOptions& o, std::ostream& 
       for (size_t k = 0; k < running.size();) {
         Child& c = running[k];
         int st = 0;
-        const pid_t r = ::waitpid(c.pid, &st, WNOHANG);
+        struct rusage ru {};
+        const pid_t r = ::wait4(c.pid, &st, WNOHANG, &ru);
         if (r == c.pid) {
           ::kill(-c.pid, SIGKILL);  // anything the study left behind in its group
           const Child done = c;
           running.erase(running.begin() + static_cast<long>(k));
-          finish(done, st);
+          finish(done, st, ru);
           reaped = true;
           continue;
         }
@@ -664,6 +729,15 @@ BatchResult runBatch(const Cohort& cohort, const BatchOptions& o, std::ostream& 
   }
   progress.end();
   res.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+  struct rusage self {};
+  ::getrusage(RUSAGE_SELF, &self);
+  analyses.write("run_end", {{"interrupted", res.interrupted},
+                             {"ran", res.ran},
+                             {"ok", res.ok},
+                             {"not_applicable", res.notApplicable},
+                             {"failed", res.failed},
+                             {"seconds", std::round(res.seconds * 10.0) / 10.0},
+                             {"max_rss_mb", maxRssMb(self)}});
   char rate[64];
   if (res.ran > 0)
     std::snprintf(rate, sizeof rate, "%.1f studies/min", progress.perMinute());

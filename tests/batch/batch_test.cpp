@@ -129,6 +129,30 @@ json readJson(const fs::path& p) { return json::parse(slurp(p)); }
 
 csv::Table summary(const fs::path& out) { return csv::readTable((out / "summary.csv").string()); }
 
+// OUTDIR/analyses.jsonl, parsed: the run ids in order and every event.
+struct AnalysisLog {
+  std::vector<std::string> runs;
+  std::vector<json> events;
+  // Events of a kind in a run, for one case ("" for the run's own events).
+  int count(const std::string& caseId, const std::string& run, const std::string& event) const {
+    int n = 0;
+    for (const auto& e : events)
+      if (e["run"] == run && e["event"] == event &&
+          (caseId.empty() ? !e.contains("case_id") : e.value("case_id", "") == caseId))
+        ++n;
+    return n;
+  }
+};
+
+AnalysisLog analysisLog(const fs::path& out) {
+  AnalysisLog l;
+  for (const auto& line : lines(slurp(out / "analyses.jsonl"))) {
+    l.events.push_back(json::parse(line));
+    if (l.events.back()["event"] == "run_start") l.runs.push_back(l.events.back()["run"]);
+  }
+  return l;
+}
+
 void writeSmallCt(const fs::path& path) {
   Grid g;
   g.size = {24, 24, 30};
@@ -413,6 +437,63 @@ TEST(Batch, KillNineOfTheBatchMidStudyThenRerunFinishesTheRest) {
   const auto t = summary(out);
   ASSERT_EQ(t.rows.size(), 3u);
   for (const auto& row : t.rows) EXPECT_EQ(row[1], "ok") << row[0];
+  // analyses.jsonl tells the same story: the killed run has no run_end, the study it cut off a
+  // start without an end, and the rerun started only the unfinished studies.
+  const auto log = analysisLog(out);
+  ASSERT_EQ(log.runs.size(), 2u);
+  const std::string& killed = log.runs[0];
+  const std::string& rerun = log.runs[1];
+  EXPECT_EQ(log.count("", killed, "run_end"), 0);
+  EXPECT_EQ(log.count("", rerun, "run_end"), 1);
+  EXPECT_EQ(log.count("a_ok", killed, "start"), 1);
+  EXPECT_EQ(log.count("a_ok", killed, "end"), 1);
+  EXPECT_EQ(log.count("a_ok", rerun, "start"), 0);
+  EXPECT_EQ(log.count("b_hang", killed, "start"), 1);
+  EXPECT_EQ(log.count("b_hang", killed, "end"), 0);
+  EXPECT_EQ(log.count("b_hang", rerun, "start"), 1);
+  EXPECT_EQ(log.count("b_hang", rerun, "end"), 1);
+  EXPECT_EQ(log.count("c_ok", killed, "start"), 0);
+  EXPECT_EQ(log.count("c_ok", rerun, "start"), 1);
+  EXPECT_EQ(log.count("c_ok", rerun, "end"), 1);
+}
+
+TEST(Batch, AnalysisLogRecordsEveryStartAndEndAcrossRunsWithPeakMemory) {
+  const auto d = freshDir("analyses");
+  FakeAnalyzer fake(d);
+  const auto c = cohortOf(d, {"a", "b", "crash_c"});
+  const auto o = fakeOptions(fake, d / "out");
+  std::ostringstream log;
+  batch::runBatch(c, o, log);
+  fs::remove(d / "out" / "b" / "report.json");
+  batch::runBatch(c, o, log);
+  batch::runBatch(c, o, log);  // nothing left to run
+  const auto l = analysisLog(d / "out");
+  ASSERT_EQ(l.runs.size(), 3u);
+  for (const auto& run : l.runs) {
+    EXPECT_EQ(l.count("", run, "run_start"), 1);
+    EXPECT_EQ(l.count("", run, "run_end"), 1);
+  }
+  for (const char* id : {"a", "b", "crash_c"}) {
+    EXPECT_EQ(l.count(id, l.runs[0], "start"), 1) << id;
+    EXPECT_EQ(l.count(id, l.runs[0], "end"), 1) << id;
+    EXPECT_EQ(l.count(id, l.runs[2], "start"), 0) << id;
+  }
+  EXPECT_EQ(l.count("a", l.runs[1], "start"), 0);
+  EXPECT_EQ(l.count("b", l.runs[1], "start"), 1);
+  EXPECT_EQ(l.count("b", l.runs[1], "end"), 1);
+  EXPECT_EQ(l.count("crash_c", l.runs[1], "start"), 0);
+  // Each end carries the study's status and its process's peak memory, as batch.json does.
+  for (const auto& e : l.events) {
+    if (e["event"] != "end") continue;
+    EXPECT_EQ(e["status"], e["case_id"] == "crash_c" ? "failed" : "ok") << e.dump();
+    EXPECT_GT(e["max_rss_mb"].get<double>(), 0.0) << e.dump();
+  }
+  const json side = readJson(d / "out" / "a" / "batch.json");
+  EXPECT_GT(side["max_rss_mb"].get<double>(), 0.0);
+  EXPECT_EQ(l.events.back()["event"], "run_end");
+  EXPECT_EQ(l.events.back()["ran"], 0);
+  EXPECT_GT(l.events.back()["max_rss_mb"].get<double>(), 0.0);
+  EXPECT_FALSE(batch::isSafeCaseId("analyses.jsonl"));
 }
 
 // AddressSanitizer reserves terabytes of address space for its shadow memory, so under the
