@@ -10,7 +10,11 @@
 # delete OUTDIR/results to analyse again after changing the engine.
 # Environment: SPINESCREEN (the executable; default build/apps/spinescreen/spinescreen),
 # JOBS (studies at a time; default 1 on 2 cores, so that each study gets both),
-# TIMEOUT_S (per study; default 600), EXTRA_PHANTOM_ARGS (e.g. "--fov chest").
+# GEN_JOBS (phantom generators at a time, each one a contiguous range of cases; default 1;
+# the phantoms do not depend on it), TIMEOUT_S (per study; default 600),
+# EXTRA_PHANTOM_ARGS (e.g. "--fov chest" or "--small").
+# After the metrics it prints the run's figures (bench/cohort_stats.py): statuses, seconds per
+# study, peak resident memory per study and of the whole batch (GNU time, when installed).
 set -euo pipefail
 
 N="${1:-50}"
@@ -18,6 +22,7 @@ SEED="${2:-20270101}"
 OUT="${3:-out/phantom_eval_${N}_${SEED}}"
 BIN="${SPINESCREEN:-build/apps/spinescreen/spinescreen}"
 JOBS="${JOBS:-1}"
+GEN_JOBS="${GEN_JOBS:-1}"
 TIMEOUT_S="${TIMEOUT_S:-600}"
 
 if ! [[ "$N" =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ]; then
@@ -26,6 +31,10 @@ if ! [[ "$N" =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ]; then
 fi
 if ! [[ "$SEED" =~ ^[0-9]+$ ]]; then
   echo "SEED must be a non-negative integer" >&2
+  exit 2
+fi
+if ! [[ "$GEN_JOBS" =~ ^[0-9]+$ ]] || [ "$GEN_JOBS" -lt 1 ]; then
+  echo "GEN_JOBS must be a positive integer" >&2
   exit 2
 fi
 if [ ! -x "$BIN" ]; then
@@ -43,8 +52,22 @@ if [ ! -f "$PHANTOMS/.complete" ] || [ "$(cat "$PHANTOMS/.complete")" != "$N $SE
   rm -rf "$PHANTOMS"
   echo "== generating $N phantoms, seed $SEED" >&2
   t0=$(date +%s.%N)
-  # shellcheck disable=SC2086
-  "$BIN" phantom -o "$PHANTOMS" --cases "$N" --seed "$SEED" ${EXTRA_PHANTOM_ARGS:-} >&2
+  if [ "$GEN_JOBS" -gt "$N" ]; then GEN_JOBS="$N"; fi
+  pids=()
+  for ((g = 0; g < GEN_JOBS; g++)); do
+    first=$((N * g / GEN_JOBS))
+    count=$((N * (g + 1) / GEN_JOBS - first))
+    # shellcheck disable=SC2086
+    "$BIN" phantom -o "$PHANTOMS" --cases "$count" --first "$first" --seed "$SEED" \
+      ${EXTRA_PHANTOM_ARGS:-} >&2 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do
+    if ! wait "$p"; then
+      echo "phantom generation failed" >&2
+      exit 1
+    fi
+  done
   t1=$(date +%s.%N)
   echo "$N $SEED" > "$PHANTOMS/.complete"
   awk -v a="$t0" -v b="$t1" -v n="$N" \
@@ -54,7 +77,9 @@ fi
 # 2. Analysis (resumable).
 echo "== batch: $N studies, $JOBS at a time, timeout $TIMEOUT_S s" >&2
 t0=$(date +%s.%N)
-"$BIN" batch "$PHANTOMS" -o "$RESULTS" --jobs "$JOBS" --timeout-s "$TIMEOUT_S" >&2
+TIME=()
+if [ -x /usr/bin/time ]; then TIME=(/usr/bin/time -v -o "$OUT/batch_time.txt"); fi
+"${TIME[@]}" "$BIN" batch "$PHANTOMS" -o "$RESULTS" --jobs "$JOBS" --timeout-s "$TIMEOUT_S" >&2
 t1=$(date +%s.%N)
 awk -v a="$t0" -v b="$t1" -v n="$N" \
   'BEGIN { printf "== batch wall time: %.1f s (%.1f studies/min, this run)\n", b - a, n / ((b - a) / 60) }' >&2
@@ -63,3 +88,6 @@ awk -v a="$t0" -v b="$t1" -v n="$N" \
 echo "== evaluate" >&2
 "$BIN" evaluate --truth "$PHANTOMS" --pred "$RESULTS" -o "$EVAL" >&2
 cat "$EVAL/metrics.json"
+
+# 4. The run's figures (to stderr, so stdout stays metrics.json).
+python3 "$(dirname "$0")/cohort_stats.py" "$RESULTS" ${TIME:+--time-file "$OUT/batch_time.txt"} >&2
