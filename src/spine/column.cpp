@@ -44,6 +44,8 @@ class SliceSums {
 struct Candidate {
   int x = 0, y = 0, d = 0;
   double score = 0.0;
+  double shell = 0.0;
+  double rim = 0.0;  // the shell's share of the score
 };
 
 // Canal content is CSF and cord (about 0..60 HU); bone or air there is wrong.
@@ -85,6 +87,31 @@ ColumnTrack trackColumn(const HuVolume& work) {
   std::vector<int> canalOffsets;
   for (double mm = 16.0; mm <= 34.0; mm += 3.0) canalOffsets.push_back(vox(mm));
   const double midlineTolMm = 25.0;
+  // Body evidence: a mean HU above soft tissue, rewarded only up to dense trabecular bone (a
+  // contrast-filled vessel is brighter than an osteoporotic body), plus a cortical shell
+  // brighter than the interior around it.
+  const double kBodyGate = 20.0, kBodyCap = 150.0;
+  const double kShellWeight = 1.0, kShellRef = 30.0;
+  const int kPre = 12;  // candidates per slice rescored with the shell
+  // Cortical shell: along rays every 30 degrees, the brightest value 6..30 mm out; the
+  // lower quartile over the rays, so a shell must enclose the point, not lie on one side of
+  // it.
+  auto shellHu = [&](int k, int x, int y) {
+    std::vector<double> peaks;
+    for (int a = 0; a < 12; ++a) {
+      const double ang = a * M_PI / 6.0;
+      double peak = -1000.0;
+      for (double r = 6.0; r <= 30.0; r += sp) {
+        const int i = x + static_cast<int>(std::lround(r * std::cos(ang) / sp));
+        const int j = y + static_cast<int>(std::lround(r * std::sin(ang) / sp));
+        if (i < 0 || j < 0 || i >= nx || j >= ny) break;
+        peak = std::max(peak, static_cast<double>(work.at(i, j, k)));
+      }
+      peaks.push_back(peak);
+    }
+    std::sort(peaks.begin(), peaks.end());
+    return peaks[3];
+  };
 
   // Canal at (x, yc) with bone behind it. Where the field of view cuts the canal or the
   // arch off, the term is neutral.
@@ -136,7 +163,7 @@ ColumnTrack trackColumn(const HuVolume& work) {
       for (int x = bodyHalf; x < nx - bodyHalf; ++x) {
         const double body =
             sums.mean(x - bodyHalf, y - bodyHalf, x + bodyHalf, y + bodyHalf, -1000.0);
-        if (body < 60.0) continue;
+        if (body < kBodyGate) continue;
         double best = -1e9;
         for (int d : canalOffsets) best = std::max(best, canalTerm(sums, x, y + d));
         if (best < -1e8) continue;
@@ -158,7 +185,7 @@ ColumnTrack trackColumn(const HuVolume& work) {
         const double behindMm = std::max(0, back - y) * sp;
         const double deepCost = std::min(120.0, 2.0 * std::max(0.0, behindMm - 45.0));
         score[static_cast<size_t>(y) * nx + x] =
-            std::min(body, 350.0) - 1.5 * std::max(0.0, body - 330.0) + best - 0.5 * lateral -
+            std::min(body, kBodyCap) - 1.5 * std::max(0.0, body - 330.0) + best - 0.5 * lateral -
             0.5 * asym - 6.0 * offMid - deepCost;
       }
     }
@@ -179,12 +206,28 @@ ColumnTrack trackColumn(const HuVolume& work) {
       }
     std::sort(all.begin(), all.end(),
               [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
-    auto& out = cands[static_cast<size_t>(k)];
+    // The best few, kept apart, then rescored with the cortical shell around them.
+    std::vector<Candidate> pre;
     for (const Candidate& c : all) {
       bool far = true;
-      for (const Candidate& o : out)
+      for (const Candidate& o : pre)
         if (std::hypot(c.x - o.x, c.y - o.y) * sp < 10.0) far = false;
       if (!far) continue;
+      pre.push_back(c);
+      if (static_cast<int>(pre.size()) >= kPre) break;
+    }
+    for (Candidate& c : pre) {
+      // Shell contrast: the shell against the interior, so a bright vessel lumen, whose
+      // rays stay bright, earns nothing.
+      c.shell = shellHu(k, c.x, c.y) -
+                sums.mean(c.x - bodyHalf, c.y - bodyHalf, c.x + bodyHalf, c.y + bodyHalf, -1000.0);
+      c.rim = kShellWeight * std::clamp(c.shell - kShellRef, -100.0, 300.0);
+      c.score += c.rim;
+    }
+    std::sort(pre.begin(), pre.end(),
+              [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+    auto& out = cands[static_cast<size_t>(k)];
+    for (const Candidate& c : pre) {
       // Recover the canal offset of this candidate.
       Candidate cc = c;
       double best = -1e9;
@@ -202,12 +245,17 @@ ColumnTrack trackColumn(const HuVolume& work) {
 
   // Dynamic programming over slices: before the column, in it (one candidate per slice,
   // smooth), after it. One contiguous run.
-  // Score a slice must beat to count as column: from the scan's own best slices.
+  // Score a slice must beat to count as column: from the scan's own best slices (without the
+  // shell term, which the sacrum and thin-cortex bodies earn little of).
   double tau = 120.0;
   {
     std::vector<double> bests;
     for (const auto& ck : cands)
-      if (!ck.empty()) bests.push_back(ck.front().score);
+      if (!ck.empty()) {
+        double b = -1e9;
+        for (const Candidate& c : ck) b = std::max(b, c.score - c.rim);
+        bests.push_back(b);
+      }
     if (!bests.empty()) {
       std::sort(bests.begin(), bests.end());
       tau = std::clamp(0.3 * bests[bests.size() * 3 / 4], 40.0, 150.0);
@@ -257,7 +305,7 @@ ColumnTrack trackColumn(const HuVolume& work) {
       std::fprintf(stderr, "slice %d z %.1f:", kk, g.indexToLps({0, 0, double(kk)}).z);
       for (const auto& c : cands[static_cast<size_t>(kk)]) {
         const Vec3 p = g.indexToLps({double(c.x), double(c.y), double(kk)});
-        std::fprintf(stderr, " (%.0f,%.0f d%d %.0f)", p.x, p.y, c.d, c.score);
+        std::fprintf(stderr, " (%.0f,%.0f d%d %.0f r%.0f)", p.x, p.y, c.d, c.score, c.shell);
       }
       std::fprintf(stderr, "\n");
     }

@@ -51,9 +51,11 @@ struct Segment {
   Vec3 bodyCentroid, centroid, axisSup, axisAnt;
   int64_t bodyVoxels = 0;
   double cortexHu = kNaN, thresholdHu = kNaN, widthMm = kNaN;
-  int ribs = 0;  // sides with a rib articulating (0..2)
+  int ribs = 0;      // sides with a rib articulating (0..ribSides)
+  int ribSides = 2;  // sides where the rib planes are in the field of view (0..2)
   bool sacralLeft = false, sacralRight = false;
   bool pelvis = false;  // iliac bone in contact beside it
+  int lung = -1;        // lung beside and behind the body: 1 yes, 0 no, -1 not in view
   std::string notMeasurable;
 };
 
@@ -619,6 +621,10 @@ void detectRibs(const HuVolume& volume, const Centreline& line, std::vector<Segm
   const bool debug = std::getenv("SPINESCREEN_SPINE_DEBUG") != nullptr;
   // found[q][side]: a rib assigned to segment q.
   std::vector<std::array<bool, 2>> found(segs.size(), {false, false});
+  // Share of the inner plane's rib zone (0..50 mm behind the body centre) inside the field of
+  // view, per segment and side.
+  std::vector<std::array<int64_t, 2>> inView(segs.size(), {0, 0}),
+      planeSamples(segs.size(), {0, 0});
   std::vector<float> img(static_cast<size_t>(ns) * nv);
   std::vector<int> lab(img.size());
   std::vector<int> stack;
@@ -633,6 +639,14 @@ void detectRibs(const HuVolume& volume, const Centreline& line, std::vector<Segm
         Vec3 lx = t.cross(an).normalized();
         if ((lx.x > 0.0) != (side == 1)) lx = lx * -1.0;
         const Vec3 base = line.point[static_cast<size_t>(i)] + lx * off;
+        if (k == 0)
+          for (size_t q = 0; q < segs.size(); ++q)
+            if (i >= segs[q].slabTop && i < segs[q].slabBottom)
+              for (double v = 0.0; v <= 50.0; v += 5.0) {
+                ++planeSamples[q][static_cast<size_t>(side)];
+                if (!std::isnan(sampleLinearLps(volume, base - an * v, kNaN)))
+                  ++inView[q][static_cast<size_t>(side)];
+              }
         for (int v = 0; v < nv; ++v) {
           // A thin slab (maximum over +-3 mm laterally) keeps an obliquely cut rib whole.
           double mx = -1024.0;
@@ -705,18 +719,21 @@ void detectRibs(const HuVolume& volume, const Centreline& line, std::vector<Segm
   while (pelvisFrom > 0 && segs[pelvisFrom - 1].pelvis) --pelvisFrom;
   if (pelvisFrom < segs.size() && pelvisFrom > 0) --pelvisFrom;
   for (size_t q = 0; q < segs.size(); ++q) {
-    if (q >= pelvisFrom) {
-      segs[q].ribs = 0;
-      continue;
+    segs[q].ribs = 0;
+    segs[q].ribSides = 0;
+    for (size_t sd = 0; sd < 2; ++sd) {
+      // A side counts only when most of its plane is in view: a field of view that cuts the
+      // ribs off says nothing about them.
+      if (inView[q][sd] < 0.9 * static_cast<double>(planeSamples[q][sd])) continue;
+      ++segs[q].ribSides;
+      if (q < pelvisFrom && found[q][sd]) ++segs[q].ribs;
     }
-    int bits = 0;
-    for (int sd = 0; sd < 2; ++sd)
-      if (found[q][static_cast<size_t>(sd)]) bits |= (1 << sd);
-    segs[q].ribs = bits;
   }
 }
 
 // Marks iliac contact and sacral alae per segment from bone components outside the column.
+// Share of air-dark samples beside and behind a body that marks lung.
+constexpr double kLungShare = 0.15;
 void scoreAnchors(const HuVolume& work, const Centreline& line, std::vector<Segment>& segs,
                   double boneHu) {
   const Grid& g = work.grid();
@@ -817,8 +834,6 @@ void scoreAnchors(const HuVolume& work, const Centreline& line, std::vector<Segm
                    static_cast<long long>(pelvicContact[q][0]),
                    static_cast<long long>(pelvicContact[q][1]));
   for (size_t q = 0; q < segs.size(); ++q) {
-    int r = segs[q].ribs;
-    segs[q].ribs = (r & 1) + ((r >> 1) & 1);
     // Sacral alae: bone straight beside the body (at its depth) on both sides, over most of
     // the segment, joined to a large lateral (iliac) mass. Lumbar bodies have psoas there,
     // transverse processes and ribs leave further back.
@@ -849,12 +864,44 @@ void scoreAnchors(const HuVolume& work, const Centreline& line, std::vector<Segm
         fr = r;
       }
     }
+    // Lung beside and behind the body (the posterior recesses reach down to T12 or L1): the
+    // segment is thoracic, and bone masses touching it are ribs, never the ilium.
+    double lungL = 0.0, lungR = 0.0;
+    {
+      int64_t nl = 0, nr = 0, al = 0, ar = 0;
+      for (double si = sg.bodyTop; si <= sg.bodyBottom; si += 2.0 / line.stepMm) {
+        const Vec3 c = at(line.point, si);
+        const Vec3 t = at(line.tangent, si).normalized();
+        const Vec3 an = at(line.anterior, si).normalized();
+        const Vec3 lx = t.cross(an).normalized();
+        for (double r = 25.0; r <= 60.0; r += 5.0)
+          for (double v = -25.0; v <= 10.0; v += 5.0) {
+            const double hl = sampleLinearLps(work, c + lx * r + an * v, kNaN);
+            const double hr = sampleLinearLps(work, c - lx * r + an * v, kNaN);
+            if (!std::isnan(hl)) {
+              ++nl;
+              if (hl < -400.0) ++al;
+            }
+            if (!std::isnan(hr)) {
+              ++nr;
+              if (hr < -400.0) ++ar;
+            }
+          }
+      }
+      lungL = nl ? static_cast<double>(al) / static_cast<double>(nl) : 0.0;
+      lungR = nr ? static_cast<double>(ar) / static_cast<double>(nr) : 0.0;
+      // Unobserved when the field of view leaves out most of the region on both sides.
+      const int64_t full = static_cast<int64_t>(
+          std::floor((sg.bodyBottom - sg.bodyTop) * line.stepMm / 2.0 + 1.0) * 8 * 8);
+      segs[q].lung = nl + nr < full / 2 ? -1 : (std::max(lungL, lungR) >= kLungShare ? 1 : 0);
+    }
+    const bool lungBeside = segs[q].lung == 1;
     const int64_t minContact = static_cast<int64_t>(std::ceil(40.0 / (sp * sp)));
-    const bool pelvis = pelvicContact[q][0] + pelvicContact[q][1] >= minContact;
+    const bool pelvis = !lungBeside && pelvicContact[q][0] + pelvicContact[q][1] >= minContact;
     segs[q].pelvis = pelvis;
     if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
-      std::fprintf(stderr, "ala seg %zu left %.2f right %.2f pelvis %d\n", q, fl, fr,
-                   pelvis ? 1 : 0);
+      std::fprintf(stderr, "ala seg %zu left %.2f right %.2f lung %.2f %.2f pelvis %d\n", q, fl, fr,
+                   lungL, lungR, pelvis ? 1 : 0);
     // Both sides, one clearly: the centreline may sit off the sacral midline.
     const bool both = std::min(fl, fr) >= 0.25 && std::max(fl, fr) >= 0.4;
     segs[q].sacralLeft = pelvis && both;
@@ -1014,9 +1061,9 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       std::fprintf(
           stderr,
           "segment %zu ribs %d at %.1f %.1f %.1f pelvis %d sacral %d cortex %.0f core %.0f "
-          "width %.0f\n",
+          "width %.0f seen %d lung %d\n",
           q, segs[q].ribs, c.x, c.y, c.z, segs[q].pelvis ? 1 : 0, segs[q].sacralLeft ? 1 : 0,
-          segs[q].cortexHu, median(core), segs[q].widthMm);
+          segs[q].cortexHu, median(core), segs[q].widthMm, segs[q].ribSides, segs[q].lung);
     }
   clock.lap("anchors");
 
@@ -1064,7 +1111,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       if (o == 18) pRib = 0.9;
       if (o == 19) pRib = 0.04;
       if (s.cutTop || s.cutBottom) pRib = 0.03 + (pRib - 0.03) * 0.7;
-      sc += s.ribs * std::log(pRib) + (2 - s.ribs) * std::log(1.0 - pRib);
+      sc += s.ribs * std::log(pRib) + (s.ribSides - s.ribs) * std::log(1.0 - pRib);
       // Iliac contact: S1 nearly always, L5 mostly (high crests), L4 sometimes; above that
       // only by mistake (enhanced kidneys, low ribs).
       double pPelvis = 0.04;
@@ -1072,6 +1119,15 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       if (o == 23) pPelvis = 0.8;
       if (o >= 24) pPelvis = 0.95;
       sc += s.pelvis ? std::log(pPelvis) : std::log(1.0 - pPelvis);
+      // Lung beside the body: thoracic levels; the posterior recesses reach T12, seldom L1.
+      if (s.lung >= 0) {
+        double pLung = 0.02;
+        if (o == 6) pLung = 0.5;
+        if (o >= 7 && o <= 17) pLung = 0.9;
+        if (o == 18) pLung = 0.5;
+        if (o == 19) pLung = 0.15;
+        sc += s.lung == 1 ? std::log(pLung) : std::log(1.0 - pLung);
+      }
       // Sacral alae on both sides: S1 (the alae are often missed when the line runs in front
       // of a steep sacrum); seldom a sacralised L5; otherwise a false find.
       const bool sacral = s.sacralLeft && s.sacralRight;
@@ -1101,7 +1157,9 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
         segs[static_cast<size_t>(i)].sacralRight)
       sacrum = i;
   }
-  const bool ribAnchor = lastRib >= 0 && lastRib + 1 < n;
+  // The last rib-bearing vertebra is known only when the one below it is seen rib-free.
+  const bool ribAnchor =
+      lastRib >= 0 && lastRib + 1 < n && segs[static_cast<size_t>(lastRib + 1)].ribSides > 0;
   const bool sacralAnchor = sacrum >= 0;
   if (!ribAnchor && !sacralAnchor) {
     model.warnings.emplace_back(
