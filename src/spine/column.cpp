@@ -498,11 +498,16 @@ std::vector<double> ringProfile(const HuVolume& volume, const Centreline& line,
     double w = 0.0;
     bool ok = true;
     for (int side = -1; side <= 1; side += 2) {
+      // The value must stay under the half-way level for 3 mm: a single dark sample is noise
+      // inside the body, not its edge.
       double mx = -2000.0, edge = -1.0;
-      for (double r = 4.0; r <= 40.0; r += 1.0) {
-        const double v = sampleLinearLps(volume, line.point[i] + l * (side * r), -2000.0);
-        mx = std::max(mx, v);
-        if (mx > 100.0 && v < 0.5 * (mx + 40.0)) {
+      double ray[40];
+      for (int r = 4; r < 40; ++r)
+        ray[r] = sampleLinearLps(volume, line.point[i] + l * (side * double(r)), -2000.0);
+      for (int r = 4; r < 38; ++r) {
+        mx = std::max(mx, ray[r]);
+        const double half = 0.5 * (mx + 40.0);
+        if (mx > 100.0 && ray[r] < half && ray[r + 1] < half && ray[r + 2] < half) {
           edge = r;
           break;
         }

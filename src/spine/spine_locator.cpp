@@ -734,6 +734,9 @@ void detectRibs(const HuVolume& volume, const Centreline& line, std::vector<Segm
 // Marks iliac contact and sacral alae per segment from bone components outside the column.
 // Share of air-dark samples beside and behind a body that marks lung.
 constexpr double kLungShare = 0.15;
+// Iliac contact counts up to this far behind the column axis (mm); further back lie the
+// posterior elements.
+constexpr double kContactBehindMm = 12.0;
 void scoreAnchors(const HuVolume& work, const Centreline& line, std::vector<Segment>& segs,
                   double boneHu) {
   const Grid& g = work.grid();
@@ -821,8 +824,11 @@ void scoreAnchors(const HuVolume& work, const Centreline& line, std::vector<Segm
         if (rOf[o] > cp.rmin + 6.0 || !isPelvic(cp)) continue;
         const Vec3 p =
             g.indexToLps({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
-        // Sacro-iliac contact is behind the body's centre (vessels and heart lie in front).
-        if (p.y > line.point[static_cast<size_t>(nearest[static_cast<size_t>(k)])].y) {
+        // Sacro-iliac contact is behind the body's centre (vessels and heart lie in front) and
+        // beside the canal, not behind it, where the chain of laminae, facets and rib necks
+        // lies.
+        if (p.y > line.point[static_cast<size_t>(nearest[static_cast<size_t>(k)])].y &&
+            p.y - a.y <= kContactBehindMm) {
           const int q = segmentOf(nearest[static_cast<size_t>(k)]);
           if (q >= 0) ++pelvicContact[static_cast<size_t>(q)][p.x > a.x ? 1 : 0];
         }
