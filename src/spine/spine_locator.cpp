@@ -40,6 +40,9 @@ Vec3 at(const std::vector<Vec3>& v, double s) {
   return v[i] * (1.0 - f) + v[j] * f;
 }
 
+// Sampling along the axis up to which a 1 mm endplate cortex keeps its full contrast (mm).
+constexpr double kRidgeRefMm = 3.0;
+
 // One vertebra candidate along the centreline, in centreline index units.
 struct Segment {
   double bodyTop = 0.0, bodyBottom = 0.0;  // endplates (cranial, caudal)
@@ -331,7 +334,13 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
     topMap.assign(static_cast<size_t>(mapNu) * mapNv, kNaN);
     botMap.assign(static_cast<size_t>(mapNu) * mapNv, kNaN);
     const auto& midR = R[static_cast<size_t>(nPlanes / 2)];
-    const double minStep = 0.3 * (cortex - tissue);
+    // The endplate ridge along the axis is blurred by the slice: over a thick slice a 1 mm
+    // cortex stands out by a fraction of its in-plane contrast.
+    const Vec3& spc = vol.grid().spacing;
+    const double az = std::abs(axisSup.z);
+    const double alongMm = spc.z * az + std::max(spc.x, spc.y) * (1.0 - az);
+    const double minStep =
+        0.3 * (cortex - tissue) * std::min(1.0, kRidgeRefMm / std::max(alongMm, 1e-3));
     const double hStep = 0.5;
     std::vector<double> f;
     for (int iu = 0; iu < mapNu; ++iu)
