@@ -42,6 +42,8 @@ Vec3 at(const std::vector<Vec3>& v, double s) {
 
 // Sampling along the axis up to which a 1 mm endplate cortex keeps its full contrast (mm).
 constexpr double kRidgeRefMm = 3.0;
+// Half an endplate cortex (mm): the outer surface beyond the ridge's centre.
+constexpr double kRidgeOffsetMm = 0.5;
 
 // One vertebra candidate along the centreline, in centreline index units.
 struct Segment {
@@ -395,6 +397,18 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
                ++i)
             if (sm[static_cast<size_t>(i)] >= half) clear = false;
           if (!clear) continue;
+          // A cortex thinner than the blur of the slice: its outer surface lies half a cortex
+          // beyond the ridge's centre, inside the half-way crossing, which the blur pushes out.
+          {
+            double peak = ir;
+            if (ir > 0 && ir + 1 < n) {
+              const double a = sm[static_cast<size_t>(ir) - 1], b = sm[static_cast<size_t>(ir)],
+                           cc = sm[static_cast<size_t>(ir) + 1];
+              const double den = a - 2.0 * b + cc;
+              if (den < 0.0) peak = ir + std::clamp(0.5 * (a - cc) / den, -0.5, 0.5);
+            }
+            edge = std::min(edge, peak + kRidgeOffsetMm / hStep);
+          }
           const double h = hFrom + dir * edge * hStep;
           (side == 0 ? topMap : botMap)[static_cast<size_t>(iu) * mapNv + iv] = h;
         }
