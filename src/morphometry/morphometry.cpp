@@ -389,6 +389,29 @@ void measureHeights(const HuVolume& volume, SpineModel& model, const Morphometry
     if (!v.axisSuperior) v.axisSuperior = f.sup;
     if (!v.axisAnterior) v.axisAnterior = f.ant;
   }
+  // A body far taller than its measured neighbours is two bodies merged.
+  std::vector<double> hp(vs.size(), 0.0);
+  for (size_t i = 0; i < vs.size(); ++i)
+    if (vs[i].measurable && vs[i].heights) hp[i] = vs[i].heights->posteriorMm;
+  for (size_t i = 0; i < vs.size(); ++i) {
+    if (hp[i] <= 0.0) continue;
+    double tallest = 0.0;
+    for (size_t j : {i - 1, i + 1}) {
+      if (j >= vs.size() || hp[j] <= 0.0) continue;
+      const auto a = columnOrdinal(vs[i].label), b = columnOrdinal(vs[j].label);
+      if (!a || !b || std::abs(*a - *b) > 1.0 + 1e-9) continue;
+      tallest = std::max(tallest, hp[j]);
+    }
+    if (tallest > 0.0 && hp[i] > config.maxPosteriorOverNeighbourRatio * tallest) {
+      Vertebra& v = vs[i];
+      v.measurable = false;
+      v.notMeasurableReason = "heights could not be measured: implausible body (posterior height " +
+                              fmt1(hp[i]) + " mm against " + fmt1(tallest) +
+                              " mm next to it): two vertebrae merged?";
+      v.heights.reset();
+      v.heightSegmentsLps.clear();
+    }
+  }
 }
 
 int genantGradeForLoss(double loss) {

@@ -23,6 +23,10 @@ struct MorphometryConfig {
   // Bodies whose middle height exceeds both wall heights by more than this factor are not
   // graded (an incomplete segmentation, not anatomy).
   double maxMiddleOverWallRatio = 1.2;
+  // Bodies whose posterior height exceeds the taller adjacent body's by more than this factor
+  // are not graded: two vertebrae merged across a missed disc (adjacent bodies differ by a
+  // few per cent; a fracture lowers a neighbour, never raises a body).
+  double maxPosteriorOverNeighbourRatio = 1.35;
 };
 
 // Fills heights (and the drawn height segments) of every measurable vertebra.

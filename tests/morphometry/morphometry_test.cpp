@@ -219,6 +219,47 @@ TEST(Morphometry, RefusesABodyTallerInTheMiddleThanAtBothWalls) {
   EXPECT_NE(m.vertebrae[0].notMeasurableReason.find("implausible"), std::string::npos);
 }
 
+// Two bodies merged across a missed disc look like one tall, often wedge-shaped body; grading
+// it would report a fracture that is not there.
+TEST(Morphometry, RefusesABodyFarTallerThanItsNeighbours) {
+  SpineModel m;
+  Grid g = spinescreen::testing::gridAround({0.13, -0.07, 0.11}, 72.0, 0.5);
+  g.size[2] = 320;
+  g.origin.z = -80.0;
+  m.bodies = LabelImage(g, 0);
+  const char* labels[] = {"T4", "T5", "T6"};
+  const double heights[] = {16.0, 34.0, 17.0};
+  const double centresZ[] = {48.0, 0.0, -48.0};
+  for (int i = 0; i < 3; ++i) {
+    BodySpec b;
+    b.centre.z = centresZ[i] + 0.11;
+    b.hp = heights[i];
+    b.hm = heights[i];
+    b.ha = i == 1 ? 0.6 * heights[i] : heights[i];
+    spinescreen::testing::paintBody(b, m.bodies, 10 + i);
+    Vertebra v;
+    v.label = labels[i];
+    v.bodyLabel = 10 + i;
+    v.centroidLps = b.centre;
+    m.vertebrae.push_back(v);
+  }
+  morphometry::measureHeights(HuVolume(g, 0), m, {});
+  EXPECT_TRUE(m.vertebrae[0].measurable);
+  EXPECT_TRUE(m.vertebrae[2].measurable);
+  EXPECT_FALSE(m.vertebrae[1].measurable);
+  EXPECT_FALSE(m.vertebrae[1].heights);
+  EXPECT_NE(m.vertebrae[1].notMeasurableReason.find("merged"), std::string::npos);
+  // Within the ratio, a taller body is measured.
+  morphometry::MorphometryConfig loose;
+  loose.maxPosteriorOverNeighbourRatio = 2.5;
+  for (auto& v : m.vertebrae) {
+    v.measurable = true;
+    v.notMeasurableReason.clear();
+  }
+  morphometry::measureHeights(HuVolume(g, 0), m, loose);
+  EXPECT_TRUE(m.vertebrae[1].measurable) << m.vertebrae[1].notMeasurableReason;
+}
+
 TEST(Morphometry, BodyMissingFromTheLabelMapIsNotMeasurable) {
   BodySpec b;
   SpineModel m = spinescreen::testing::singleBodyModel(b);
