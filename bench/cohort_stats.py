@@ -66,7 +66,8 @@ def main():
     for r in rows:
         status[r["status"]] = status.get(r["status"], 0) + 1
         if r["status"] != "ok":
-            key = r["status"] + ": " + (r["status_reason"] or "")[:80]
+            # grouped with their numbers left out ("found over more than N mm")
+            key = r["status"] + ": " + re.sub(r"\d+(\.\d+)?", "N", r["status_reason"] or "")[:160]
             reasons[key] = reasons.get(key, 0) + 1
         if r["seconds"]:
             seconds.append(float(r["seconds"]))
@@ -81,26 +82,46 @@ def main():
         if isinstance(j.get("max_rss_mb"), (int, float)):
             rss.append(float(j["max_rss_mb"]))
 
+    def r2(x):
+        return None if x is None else round(x, 2)
+
     fig = {
         "studies": len(rows),
         "status": status,
         "not_ok_reasons": reasons,
-        "seconds_median": quantile(seconds, 0.5),
-        "seconds_p90": quantile(seconds, 0.9),
+        "seconds_median": r2(quantile(seconds, 0.5)),
+        "seconds_p90": r2(quantile(seconds, 0.9)),
         "seconds_max": max(seconds) if seconds else None,
         "seconds_sum": sum(seconds) if seconds else None,
-        "study_rss_mb_median": quantile(rss, 0.5),
+        "study_rss_mb_median": r2(quantile(rss, 0.5)),
         "study_rss_mb_max": max(rss) if rss else None,
         "studies_with_rss": len(rss),
     }
     if fig["seconds_median"]:
         fig["studies_per_min_from_median"] = 60.0 / fig["seconds_median"]
+    # The last run's own record (analyses.jsonl): how many studies it analysed, its peak memory.
+    last_run = None
+    try:
+        with open(os.path.join(a.outdir, "analyses.jsonl"), encoding="utf-8") as f:
+            for line in f:
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue
+                if e.get("event") == "run_end":
+                    last_run = e
+    except OSError:
+        pass
+    if last_run:
+        fig["last_run_analysed"] = last_run.get("ran")
+        fig["last_run_batch_max_rss_mb"] = last_run.get("max_rss_mb")
     if a.time_file and os.path.exists(a.time_file):
         t = time_file(a.time_file)
         fig["batch_elapsed_s"] = t.get("elapsed_s")
-        fig["batch_and_children_max_rss_mb"] = t.get("max_rss_mb")
-        if t.get("elapsed_s"):
-            fig["studies_per_min_wall"] = len(rows) / (t["elapsed_s"] / 60.0)
+        fig["batch_and_children_max_rss_mb"] = r2(t.get("max_rss_mb"))
+        ran = last_run.get("ran") if last_run else len(rows)
+        if t.get("elapsed_s") and ran:
+            fig["studies_per_min_wall"] = r2(ran / (t["elapsed_s"] / 60.0))
 
     if a.json:
         json.dump(fig, sys.stdout, indent=2)
@@ -114,10 +135,13 @@ def main():
           f"90th percentile {fmt(fig['seconds_p90'])}, max {fmt(fig['seconds_max'])}")
     print(f"== peak memory per study (analyze process): median {fmt(fig['study_rss_mb_median'], ' MB')}, "
           f"max {fmt(fig['study_rss_mb_max'], ' MB')} ({len(rss)} studies recorded)")
+    if last_run:
+        print(f"== last batch run: {last_run.get('ran')} studies analysed, batch process peak "
+              f"memory {fmt(last_run.get('max_rss_mb'), ' MB')}")
     if "batch_elapsed_s" in fig:
         print(f"== batch (GNU time): {fmt(fig['batch_elapsed_s'], ' s')} wall, "
-              f"{fmt(fig.get('studies_per_min_wall'))} studies/min; peak memory of batch and "
-              f"any one study {fmt(fig['batch_and_children_max_rss_mb'], ' MB')}")
+              f"{fmt(fig.get('studies_per_min_wall'))} studies/min analysed; peak memory of the "
+              f"batch or any one study {fmt(fig['batch_and_children_max_rss_mb'], ' MB')}")
 
 
 if __name__ == "__main__":

@@ -47,8 +47,9 @@ PHANTOMS="$OUT/phantoms"
 RESULTS="$OUT/results"
 EVAL="$OUT/eval"
 
-# 1. Phantoms (once per N and SEED; a marker says they are complete).
-if [ ! -f "$PHANTOMS/.complete" ] || [ "$(cat "$PHANTOMS/.complete")" != "$N $SEED" ]; then
+# 1. Phantoms (once per N, SEED and EXTRA_PHANTOM_ARGS; a marker says they are complete).
+MARK="$N $SEED${EXTRA_PHANTOM_ARGS:+ $EXTRA_PHANTOM_ARGS}"
+if [ ! -f "$PHANTOMS/.complete" ] || [ "$(cat "$PHANTOMS/.complete")" != "$MARK" ]; then
   rm -rf "$PHANTOMS"
   echo "== generating $N phantoms, seed $SEED" >&2
   t0=$(date +%s.%N)
@@ -69,7 +70,7 @@ if [ ! -f "$PHANTOMS/.complete" ] || [ "$(cat "$PHANTOMS/.complete")" != "$N $SE
     fi
   done
   t1=$(date +%s.%N)
-  echo "$N $SEED" > "$PHANTOMS/.complete"
+  echo "$MARK" > "$PHANTOMS/.complete"
   awk -v a="$t0" -v b="$t1" -v n="$N" \
     'BEGIN { printf "== phantoms: %.1f s (%.2f s each)\n", b - a, (b - a) / n }' >&2
 fi
