@@ -1188,7 +1188,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   }
   // The last rib-bearing vertebra is known only when the one below it is seen rib-free.
   const bool ribAnchor =
-      lastRib >= 0 && lastRib + 1 < n && segs[static_cast<size_t>(lastRib + 1)].ribSides > 0;
+      lastRib >= 0 && lastRib + 1 < n && segs[static_cast<size_t>(lastRib) + 1].ribSides > 0;
   const bool sacralAnchor = sacrum >= 0;
   if (!ribAnchor && !sacralAnchor) {
     model.warnings.emplace_back(
