@@ -51,6 +51,7 @@ struct Segment {
   double slabTop = 0.0, slabBottom = 0.0;  // mid-disc planes, or the line ends
   bool cutTop = false, cutBottom = false;  // no disc found on that side
   double spacingMm = kNaN;                 // disc-to-disc distance when both discs exist
+  int span = 1;  // levels it covers: 2 when a disc inside it was missed (two bodies merged)
   // Results.
   bool haveBody = false;
   Vec3 bodyCentroid, centroid, axisSup, axisAnt;
@@ -757,6 +758,8 @@ void detectRibs(const HuVolume& volume, const Centreline& line, std::vector<Segm
 // Marks iliac contact and sacral alae per segment from bone components outside the column.
 // Share of air-dark samples beside and behind a body that marks lung.
 constexpr double kLungShare = 0.15;
+// A segment longer than this many times its neighbours' median holds two vertebrae.
+constexpr double kMergedSpacingRatio = 1.6;
 // Iliac contact counts up to this far behind the column axis (mm); further back lie the
 // posterior elements.
 constexpr double kContactBehindMm = 12.0;
@@ -1098,20 +1101,42 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
 
   // Labelling: score every placement of the sequence on the standard column.
   const int n = static_cast<int>(segs.size());
+  // A segment about twice as long as its neighbours holds two vertebrae whose disc was missed
+  // (thin upper thoracic discs, thick slices): it covers two levels, so the labels on one side
+  // of it do not shift. Adjacent levels differ in size by a few per cent.
+  for (int i = 0; i < n; ++i) {
+    Segment& s = segs[static_cast<size_t>(i)];
+    if (std::isnan(s.spacingMm)) continue;
+    std::vector<double> near;
+    for (int j = std::max(0, i - 2); j <= std::min(n - 1, i + 2); ++j)
+      if (j != i && !std::isnan(segs[static_cast<size_t>(j)].spacingMm))
+        near.push_back(segs[static_cast<size_t>(j)].spacingMm);
+    if (near.size() >= 2 && s.spacingMm > kMergedSpacingRatio * median(near)) s.span = 2;
+  }
+  // Ordinal offset of each segment from the first one.
+  std::vector<int> offset(static_cast<size_t>(n), 0);
+  for (int i = 1; i < n; ++i)
+    offset[static_cast<size_t>(i)] =
+        offset[static_cast<size_t>(i) - 1] + segs[static_cast<size_t>(i) - 1].span;
   struct Placement {
     int first;
     double score;
   };
   std::vector<Placement> places;
-  for (int o0 = -2; o0 + n - 1 <= 27; ++o0) {
-    if (o0 + n - 1 < 0) continue;
+  const int lastOffset =
+      offset[static_cast<size_t>(n) - 1] + segs[static_cast<size_t>(n) - 1].span - 1;
+  for (int o0 = -2; o0 + lastOffset <= 27; ++o0) {
+    if (o0 + lastOffset < 0) continue;
     double sc = 0.0;
     // Size: fit one scale for the whole sequence.
     std::vector<double> logr;
     for (int i = 0; i < n; ++i) {
-      const int o = o0 + i;
-      if (o < 0 || std::isnan(segs[static_cast<size_t>(i)].spacingMm)) continue;
-      logr.push_back(std::log(segs[static_cast<size_t>(i)].spacingMm / expectedSpacing(o)));
+      const Segment& s = segs[static_cast<size_t>(i)];
+      const int o = o0 + offset[static_cast<size_t>(i)];
+      if (o < 0 || std::isnan(s.spacingMm)) continue;
+      double expected = 0.0;
+      for (int k = 0; k < s.span; ++k) expected += expectedSpacing(o + k);
+      logr.push_back(std::log(s.spacingMm / expected));
     }
     double meanLog = 0.0;
     for (double v : logr) meanLog += v;
@@ -1120,8 +1145,10 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     // Adult vertebrae differ in size by about a tenth between patients.
     if (!logr.empty()) sc -= 0.5 * std::pow(meanLog / 0.10, 2.0);
     for (int i = 0; i < n; ++i) {
-      const int o = o0 + i;
       const Segment& s = segs[static_cast<size_t>(i)];
+      // A merged segment is scored as its caudal level (its ribs and contacts are seen there
+      // as much as at the cranial one).
+      const int o = o0 + offset[static_cast<size_t>(i)] + s.span - 1;
       if (o < 0) {
         sc -= 3.0;
         continue;
@@ -1227,7 +1254,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
 
   for (int i = 0; i < n; ++i) {
     Segment& s = segs[static_cast<size_t>(i)];
-    const int o = o0 + i;
+    const int o = o0 + offset[static_cast<size_t>(i)] + s.span - 1;
     const auto label = labelFromOrdinal(o);
     if (!label) continue;
     Vertebra v;
@@ -1248,6 +1275,9 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     } else if (s.cutTop || s.cutBottom) {
       v.measurable = false;
       v.notMeasurableReason = "cut by the field of view";
+    } else if (s.span > 1) {
+      v.measurable = false;
+      v.notMeasurableReason = "two vertebrae merged (the disc between them was not found)";
     } else if (!s.haveBody) {
       v.measurable = false;
       v.notMeasurableReason = s.notMeasurable.empty() ? "body not segmented" : s.notMeasurable;

@@ -32,6 +32,7 @@ struct ColumnSpec {
   double cortexHu = 600.0;
   double discHu = 80.0;
   double aortaHu = 0.0;  // > 0: a contrast-filled aorta touching the bodies front-left
+  int fusedDisc = -1;    // >= 0: that disc (0 = above the first body) is bone, not disc
 };
 
 // A trunk of soft tissue holding a straight column of elliptic bodies (cortical shell,
@@ -70,7 +71,8 @@ HuVolume buildColumn(const ColumnSpec& s, std::vector<Vec3>* centres) {
         const double rel = top - h;  // distance below the column's top
         if (rel >= 0.0 && rel <= s.vertebrae * period) {
           const double inPeriod = std::fmod(rel, period);
-          const bool inDisc = inPeriod < s.discMm;
+          const bool inDisc =
+              inPeriod < s.discMm && static_cast<int>(std::floor(rel / period)) != s.fusedDisc;
           // Body: ellipse 20 mm (lateral) x 15 mm (AP) half axes.
           const double bx = l / 20.0, by = a / 15.0;
           const double br = std::sqrt(bx * bx + by * by);
@@ -224,6 +226,31 @@ TEST(SpineLocator, ThinAndThickSlicesFindTheSameVertebrae) {
     ++compared;
   }
   EXPECT_GE(compared, 3);
+}
+
+// A disc that is not seen (here: bone throughout) must not merge two bodies into one: the disc
+// chain bridges the gap, every body is found and the labels stay consecutive.
+TEST(SpineLocator, AnUnseenDiscDoesNotMergeTwoBodies) {
+  ColumnSpec spec;
+  spec.vertebrae = 7;
+  spec.fusedDisc = 3;
+  std::vector<Vec3> truth;
+  const HuVolume v = buildColumn(spec, &truth);
+  const SpineModel m = spine::locateSpine(v);
+  int matched = 0;
+  for (size_t i = 1; i + 1 < truth.size(); ++i) {
+    double best = 1e9;
+    for (const Vertebra& vt : m.vertebrae)
+      if (vt.bodyCentroidLps) best = std::min(best, (*vt.bodyCentroidLps - truth[i]).norm());
+    EXPECT_LT(best, 4.0) << "body " << i;
+    matched += best < 4.0;
+  }
+  EXPECT_EQ(matched, spec.vertebrae - 2);
+  for (size_t i = 1; i < m.vertebrae.size(); ++i) {
+    const auto a = columnOrdinal(m.vertebrae[i - 1].label), b = columnOrdinal(m.vertebrae[i].label);
+    ASSERT_TRUE(a && b);
+    EXPECT_DOUBLE_EQ(*b - *a, 1.0) << m.vertebrae[i - 1].label << " " << m.vertebrae[i].label;
+  }
 }
 
 TEST(SpineLocator, WithoutAnchorsLabelsAreLowConfidence) {
