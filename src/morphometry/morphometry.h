@@ -16,9 +16,11 @@ struct MorphometryConfig {
   double anteriorFraction = 0.15;
   double middleFraction = 0.50;
   double posteriorFraction = 0.85;
-  // Move each endplate edge from the body mask's 0.5 level to the CT's own edge (the 50%
-  // crossing from endplate cortex to disc) when the CT shows one within 0.75 voxel. Off by
-  // default: on 3 mm slices the blurred cortical peak biases this crossing outwards.
+  // Move each endplate edge from the body mask's 0.5 level to the CT's own edge when the CT
+  // shows one within 0.75 voxel: the 50% crossing from endplate cortex to disc, or half a
+  // cortex beyond the cortical ridge when the slice blurs the crossing further out. Used for
+  // masks from other tools, whose surfaces follow their own grid; the built-in segmentation
+  // already places its endplates on the CT.
   bool refineEdgesWithHu = false;
   // Bodies whose middle height exceeds both wall heights by more than this factor are not
   // graded (an incomplete segmentation, not anatomy).

@@ -146,8 +146,11 @@ Analysis analyzeWithModel(const LoadedStudy& study, const AnalysisConfig& config
       if (std::abs(g.direction.column(c).z) > std::abs(g.direction.column(axis).z)) axis = c;
     grading.sliceThicknessMm = g.spacing[axis];
   }
+  // A user's mask has its own surfaces: its endplates are moved onto the CT's edges.
+  morphometry::MorphometryConfig morph = config.morphometry;
+  if (a.model.source != "builtin") morph.refineEdgesWithHu = true;
   timer.run("morphometry", [&] {
-    morphometry::measureHeights(study.volume, a.model, config.morphometry);
+    morphometry::measureHeights(study.volume, a.model, morph);
     morphometry::gradeVertebrae(a.model.vertebrae, grading);
     return 0;
   });
