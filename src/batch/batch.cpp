@@ -190,7 +190,7 @@ class AnalysisLog {
   AnalysisLog& operator=(const AnalysisLog&) = delete;
   ~AnalysisLog() { ::close(fd_); }
 
-  void write(const std::string& event, json fields) {
+  void write(const std::string& event, const json& fields) {
     char stamp[32];
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
