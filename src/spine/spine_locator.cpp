@@ -755,6 +755,44 @@ void detectRibs(const HuVolume& volume, const Centreline& line, std::vector<Segm
   }
 }
 
+// Share of samples meeting `pred` on each side of a segment's body, on a grid of lateral
+// distances `r` and anterior offsets `v` ({first, last, step}, mm) in each plane every 2 mm
+// along it. Samples outside the field of view (`outside` NaN) are not counted.
+struct SideShares {
+  double left = 0.0, right = 0.0;
+  int64_t seenLeft = 0, seenRight = 0, perSide = 0;
+};
+template <class Pred>
+SideShares shareBeside(const HuVolume& work, const Centreline& line, const Segment& sg,
+                       std::array<double, 3> r, std::array<double, 3> v, double outside,
+                       Pred pred) {
+  SideShares out;
+  int64_t hitL = 0, hitR = 0;
+  for (double si = sg.bodyTop; si <= sg.bodyBottom; si += 2.0 / line.stepMm) {
+    const Vec3 c = at(line.point, si);
+    const Vec3 t = at(line.tangent, si).normalized();
+    const Vec3 an = at(line.anterior, si).normalized();
+    const Vec3 lx = t.cross(an).normalized();
+    for (double rr = r[0]; rr <= r[1]; rr += r[2])
+      for (double vv = v[0]; vv <= v[1]; vv += v[2]) {
+        ++out.perSide;
+        const double hl = sampleLinearLps(work, c + lx * rr + an * vv, outside);
+        const double hr = sampleLinearLps(work, c - lx * rr + an * vv, outside);
+        if (!std::isnan(hl)) {
+          ++out.seenLeft;
+          hitL += pred(hl) ? 1 : 0;
+        }
+        if (!std::isnan(hr)) {
+          ++out.seenRight;
+          hitR += pred(hr) ? 1 : 0;
+        }
+      }
+  }
+  out.left = out.seenLeft ? static_cast<double>(hitL) / static_cast<double>(out.seenLeft) : 0.0;
+  out.right = out.seenRight ? static_cast<double>(hitR) / static_cast<double>(out.seenRight) : 0.0;
+  return out;
+}
+
 // Marks iliac contact and sacral alae per segment from bone components outside the column.
 // Share of air-dark samples beside and behind a body that marks lung.
 constexpr double kLungShare = 0.15;
@@ -874,59 +912,23 @@ void scoreAnchors(const HuVolume& work, const Centreline& line, std::vector<Segm
     const Segment& sg = segs[q];
     double fl = 0.0, fr = 0.0;
     for (double depth = -12.0; depth <= 4.0; depth += 4.0) {
-      int64_t n = 0, left = 0, right = 0;
-      for (double si = sg.bodyTop; si <= sg.bodyBottom; si += 2.0 / line.stepMm) {
-        const Vec3 c = at(line.point, si);
-        const Vec3 t = at(line.tangent, si).normalized();
-        const Vec3 an = at(line.anterior, si).normalized();
-        const Vec3 lx = t.cross(an).normalized();
-        for (double r = 26.0; r <= 44.0; r += 3.0)
-          for (double v = depth - 4.0; v <= depth + 4.0; v += 4.0) {
-            const double hl = sampleLinearLps(work, c + lx * r + an * v, -1024.0);
-            const double hr = sampleLinearLps(work, c - lx * r + an * v, -1024.0);
-            ++n;
-            if (hl >= boneHu) ++left;
-            if (hr >= boneHu) ++right;
-          }
-      }
-      const double l = n ? static_cast<double>(left) / n : 0.0;
-      const double r = n ? static_cast<double>(right) / n : 0.0;
-      if (std::min(l, r) > std::min(fl, fr)) {
-        fl = l;
-        fr = r;
+      const SideShares b =
+          shareBeside(work, line, sg, {26.0, 44.0, 3.0}, {depth - 4.0, depth + 4.0, 4.0}, -1024.0,
+                      [&](double h) { return h >= boneHu; });
+      if (std::min(b.left, b.right) > std::min(fl, fr)) {
+        fl = b.left;
+        fr = b.right;
       }
     }
     // Lung beside and behind the body (the posterior recesses reach down to T12 or L1): the
-    // segment is thoracic, and bone masses touching it are ribs, never the ilium.
-    double lungL = 0.0, lungR = 0.0;
-    {
-      int64_t nl = 0, nr = 0, al = 0, ar = 0;
-      for (double si = sg.bodyTop; si <= sg.bodyBottom; si += 2.0 / line.stepMm) {
-        const Vec3 c = at(line.point, si);
-        const Vec3 t = at(line.tangent, si).normalized();
-        const Vec3 an = at(line.anterior, si).normalized();
-        const Vec3 lx = t.cross(an).normalized();
-        for (double r = 25.0; r <= 60.0; r += 5.0)
-          for (double v = -25.0; v <= 10.0; v += 5.0) {
-            const double hl = sampleLinearLps(work, c + lx * r + an * v, kNaN);
-            const double hr = sampleLinearLps(work, c - lx * r + an * v, kNaN);
-            if (!std::isnan(hl)) {
-              ++nl;
-              if (hl < -400.0) ++al;
-            }
-            if (!std::isnan(hr)) {
-              ++nr;
-              if (hr < -400.0) ++ar;
-            }
-          }
-      }
-      lungL = nl ? static_cast<double>(al) / static_cast<double>(nl) : 0.0;
-      lungR = nr ? static_cast<double>(ar) / static_cast<double>(nr) : 0.0;
-      // Unobserved when the field of view leaves out most of the region on both sides.
-      const int64_t full = static_cast<int64_t>(
-          std::floor((sg.bodyBottom - sg.bodyTop) * line.stepMm / 2.0 + 1.0) * 8 * 8);
-      segs[q].lung = nl + nr < full / 2 ? -1 : (std::max(lungL, lungR) >= kLungShare ? 1 : 0);
-    }
+    // segment is thoracic, and bone masses touching it are ribs, never the ilium. Unobserved
+    // when the field of view leaves out most of the region.
+    const SideShares lung = shareBeside(work, line, sg, {25.0, 60.0, 5.0}, {-25.0, 10.0, 5.0}, kNaN,
+                                        [](double h) { return h < -400.0; });
+    const double lungL = lung.left, lungR = lung.right;
+    segs[q].lung = lung.seenLeft + lung.seenRight < lung.perSide / 2
+                       ? -1
+                       : (std::max(lungL, lungR) >= kLungShare ? 1 : 0);
     const bool lungBeside = segs[q].lung == 1;
     const int64_t minContact = static_cast<int64_t>(std::ceil(40.0 / (sp * sp)));
     const bool pelvis = !lungBeside && pelvicContact[q][0] + pelvicContact[q][1] >= minContact;
