@@ -39,6 +39,27 @@ Vertebra withHeights(const std::string& label, double ha, double hm, double hp) 
   return v;
 }
 
+// Bodies stacked along z on a 0.5 mm grid `zSpanMm` tall (centred on z = 0), each labelled and
+// painted with label value firstValue + i.
+SpineModel stackedBodies(const std::vector<std::string>& labels,
+                         const std::vector<BodySpec>& bodies, double zSpanMm, int firstValue) {
+  SpineModel m;
+  Grid g = spinescreen::testing::gridAround({0.13, -0.07, 0.11}, 72.0, 0.5);
+  g.size[2] = static_cast<int64_t>(zSpanMm / 0.5);
+  g.origin.z = -zSpanMm / 2.0;
+  m.bodies = LabelImage(g, 0);
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    const int value = firstValue + static_cast<int>(i);
+    spinescreen::testing::paintBody(bodies[i], m.bodies, value);
+    Vertebra v;
+    v.label = labels[i];
+    v.bodyLabel = value;
+    v.centroidLps = bodies[i].centre;
+    m.vertebrae.push_back(v);
+  }
+  return m;
+}
+
 }  // namespace
 
 TEST(Morphometry, MeasuresAnUprightNormalBody) {
@@ -180,25 +201,15 @@ TEST(Morphometry, MeasuresOnBodiesGivenOnACoarserGridThanTheVolume) {
 
 TEST(Morphometry, PhysiologicalWedgingAtTheJunctionMeasuresAsGradeZero) {
   // T11, T12 and L1 each 12% shorter in front, stacked along a column.
-  SpineModel m;
-  Grid g = spinescreen::testing::gridAround({0.13, -0.07, 0.11}, 72.0, 0.5);
-  g.size[2] = 240;
-  g.origin.z = -60.0;
-  m.bodies = LabelImage(g, 0);
-  const char* labels[] = {"T11", "T12", "L1"};
+  std::vector<BodySpec> bodies(3);
   for (int i = 0; i < 3; ++i) {
-    BodySpec b;
-    b.centre.z = 32.0 - 32.0 * i + 0.11;
-    b.hp = 27.0;
-    b.ha = 0.88 * 27.0;
-    b.hm = 0.5 * (b.ha + b.hp);
-    spinescreen::testing::paintBody(b, m.bodies, 18 + i);
-    Vertebra v;
-    v.label = labels[i];
-    v.bodyLabel = 18 + i;
-    v.centroidLps = b.centre;
-    m.vertebrae.push_back(v);
+    bodies[i].centre.z = 32.0 - 32.0 * i + 0.11;
+    bodies[i].hp = 27.0;
+    bodies[i].ha = 0.88 * 27.0;
+    bodies[i].hm = 0.5 * (bodies[i].ha + bodies[i].hp);
   }
+  SpineModel m = stackedBodies({"T11", "T12", "L1"}, bodies, 120.0, 18);
+  const Grid& g = m.bodies.grid();
   morphometry::measureHeights(HuVolume(g, 0), m, {});
   morphometry::gradeVertebrae(m.vertebrae);
   for (const auto& v : m.vertebrae) {
@@ -222,27 +233,17 @@ TEST(Morphometry, RefusesABodyTallerInTheMiddleThanAtBothWalls) {
 // Two bodies merged across a missed disc look like one tall, often wedge-shaped body; grading
 // it would report a fracture that is not there.
 TEST(Morphometry, RefusesABodyFarTallerThanItsNeighbours) {
-  SpineModel m;
-  Grid g = spinescreen::testing::gridAround({0.13, -0.07, 0.11}, 72.0, 0.5);
-  g.size[2] = 320;
-  g.origin.z = -80.0;
-  m.bodies = LabelImage(g, 0);
-  const char* labels[] = {"T4", "T5", "T6"};
   const double heights[] = {16.0, 34.0, 17.0};
   const double centresZ[] = {48.0, 0.0, -48.0};
+  std::vector<BodySpec> bodies(3);
   for (int i = 0; i < 3; ++i) {
-    BodySpec b;
-    b.centre.z = centresZ[i] + 0.11;
-    b.hp = heights[i];
-    b.hm = heights[i];
-    b.ha = i == 1 ? 0.6 * heights[i] : heights[i];
-    spinescreen::testing::paintBody(b, m.bodies, 10 + i);
-    Vertebra v;
-    v.label = labels[i];
-    v.bodyLabel = 10 + i;
-    v.centroidLps = b.centre;
-    m.vertebrae.push_back(v);
+    bodies[i].centre.z = centresZ[i] + 0.11;
+    bodies[i].hp = heights[i];
+    bodies[i].hm = heights[i];
+    bodies[i].ha = i == 1 ? 0.6 * heights[i] : heights[i];
   }
+  SpineModel m = stackedBodies({"T4", "T5", "T6"}, bodies, 160.0, 10);
+  const Grid& g = m.bodies.grid();
   morphometry::measureHeights(HuVolume(g, 0), m, {});
   EXPECT_TRUE(m.vertebrae[0].measurable);
   EXPECT_TRUE(m.vertebrae[2].measurable);
