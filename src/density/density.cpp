@@ -8,13 +8,12 @@
 #include <cmath>
 #include <map>
 
+#include "core/geometry.h"
 #include "core/itk_bridge.h"
 #include "core/label_boxes.h"
 
 namespace spinescreen::density {
 namespace {
-
-constexpr double kPi = 3.14159265358979323846;
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0.0;

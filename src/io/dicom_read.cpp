@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "core/errors.h"
+#include "core/geometry.h"
 #include "core/itk_bridge.h"
 #include "io/dicom_series.h"
 #include "io/limits.h"
@@ -27,8 +28,6 @@
 namespace spinescreen::io {
 
 namespace {
-
-constexpr double kPi = 3.14159265358979323846;
 
 std::string fmt(double v, int decimals) {
   std::ostringstream os;

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "core/errors.h"
+#include "core/geometry.h"
 #include "io/loader.h"
 
 namespace spinescreen::io {
@@ -33,7 +34,6 @@ void quietDcmtk() {
   std::call_once(once, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
 }
 
-constexpr double kPi = 3.14159265358979323846;
 // Elements longer than this (pixel data) are not loaded while scanning headers.
 constexpr Uint32 kMaxHeaderElementBytes = 4096;
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/errors.h"
+#include "core/geometry.h"
 
 namespace spinescreen::io {
 namespace fs = std::filesystem;
@@ -25,8 +26,6 @@ void quietDcmtk() {
   static std::once_flag once;
   std::call_once(once, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
 }
-
-constexpr double kPi = 3.14159265358979323846;
 
 std::string newUid(const char* root) {
   char buf[100];
