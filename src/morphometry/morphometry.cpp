@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/endplate.h"
 #include "core/label_boxes.h"
 #include "core/labels.h"
 
@@ -235,9 +236,6 @@ void refineAxisFromEndplates(const BodyImage& b, Frame& f) {
 // Moves an endplate edge found on the mask to the CT's own edge: the 50% crossing between
 // the bright bony side (endplate cortex) and the darker disc side, searched within a voxel
 // and a half of the mask edge. Keeps the mask edge where the CT shows no clear edge.
-// Half an endplate cortex (mm).
-constexpr double kEndplateHalfCortexMm = 0.5;
-
 double refineEdgeWithHu(const HuVolume& volume, const Vec3& p0, const Vec3& dir, double tEdge,
                         double outward, double searchMm) {
   const double step = 0.1;
@@ -260,10 +258,8 @@ double refineEdgeWithHu(const HuVolume& volume, const Vec3& p0, const Vec3& dir,
   for (int k = iMax; k < iMin; ++k)
     if (v[k] >= half && v[k + 1] < half) {
       const double frac = (v[k] - half) / std::max(1e-9, v[k] - v[k + 1]);
-      // A cortex thinner than the slice's blur: its outer surface is half a cortex beyond the
-      // ridge's centre, inside the blurred half-way crossing.
-      const double offset =
-          std::min(((k - n) + frac) * step, (iMax - n) * step + kEndplateHalfCortexMm);
+      // A cortex thinner than the slice's blur: half a cortex beyond its ridge.
+      const double offset = (endplateOuterEdge(v, iMax, k + frac, step) - n) * step;
       if (std::abs(offset) > searchMm) return tEdge;
       return tEdge + outward * offset;
     }

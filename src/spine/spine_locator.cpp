@@ -9,7 +9,9 @@
 #include <limits>
 #include <sstream>
 
+#include "core/endplate.h"
 #include "core/errors.h"
+#include "core/geometry.h"
 #include "core/labels.h"
 #include "spine/column.h"
 #include "spine/itk_steps.h"
@@ -20,7 +22,6 @@ namespace {
 using detail::Centreline;
 using detail::DiscFind;
 
-constexpr double kPi = 3.14159265358979323846;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double median(std::vector<double> v) {
@@ -42,8 +43,6 @@ Vec3 at(const std::vector<Vec3>& v, double s) {
 
 // Sampling along the axis up to which a 1 mm endplate cortex keeps its full contrast (mm).
 constexpr double kRidgeRefMm = 3.0;
-// Half an endplate cortex (mm): the outer surface beyond the ridge's centre.
-constexpr double kRidgeOffsetMm = 0.5;
 
 // One vertebra candidate along the centreline, in centreline index units.
 struct Segment {
@@ -398,18 +397,8 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
                ++i)
             if (sm[static_cast<size_t>(i)] >= half) clear = false;
           if (!clear) continue;
-          // A cortex thinner than the blur of the slice: its outer surface lies half a cortex
-          // beyond the ridge's centre, inside the half-way crossing, which the blur pushes out.
-          {
-            double peak = ir;
-            if (ir > 0 && ir + 1 < n) {
-              const double a = sm[static_cast<size_t>(ir) - 1], b = sm[static_cast<size_t>(ir)],
-                           cc = sm[static_cast<size_t>(ir) + 1];
-              const double den = a - 2.0 * b + cc;
-              if (den < 0.0) peak = ir + std::clamp(0.5 * (a - cc) / den, -0.5, 0.5);
-            }
-            edge = std::min(edge, peak + kRidgeOffsetMm / hStep);
-          }
+          // A cortex thinner than the slice's blur: half a cortex beyond its ridge.
+          edge = endplateOuterEdge(sm, ir, edge, hStep);
           const double h = hFrom + dir * edge * hStep;
           (side == 0 ? topMap : botMap)[static_cast<size_t>(iu) * mapNv + iv] = h;
         }
@@ -633,8 +622,9 @@ double expectedSpacing(int ordinal) {
 // Ribs seen the way a reader counts them: in parasagittal planes a few centimetres beside the
 // column, each rib's posterior arc is a small oval bone section, one per rib-bearing level;
 // transverse processes end closer to the midline, and the kidneys, liver, scapula and pelvis
-// are large sections there. Sets bit 0 (right, -x) and bit 1 (left, +x) of each segment's
-// `ribs` where a section in the inner plane continues in the outer one.
+// are large sections there. Sets each segment's `ribs` to the number of sides where a section
+// in the inner plane continues in the outer one, and `ribSides` to the sides whose rib zone
+// is in the field of view.
 void detectRibs(const HuVolume& volume, const Centreline& line, std::vector<Segment>& segs,
                 double boneHu) {
   const int ns = static_cast<int>(line.point.size());
@@ -793,7 +783,6 @@ SideShares shareBeside(const HuVolume& work, const Centreline& line, const Segme
   return out;
 }
 
-// Marks iliac contact and sacral alae per segment from bone components outside the column.
 // Share of air-dark samples beside and behind a body that marks lung.
 constexpr double kLungShare = 0.15;
 // A segment longer than this many times its neighbours' median holds two vertebrae.
@@ -801,6 +790,8 @@ constexpr double kMergedSpacingRatio = 1.6;
 // Iliac contact counts up to this far behind the column axis (mm); further back lie the
 // posterior elements.
 constexpr double kContactBehindMm = 12.0;
+
+// Marks iliac contact, lung and sacral alae per segment from the bone and air around it.
 void scoreAnchors(const HuVolume& work, const Centreline& line, std::vector<Segment>& segs,
                   double boneHu) {
   const Grid& g = work.grid();
@@ -1120,15 +1111,19 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   for (int i = 1; i < n; ++i)
     offset[static_cast<size_t>(i)] =
         offset[static_cast<size_t>(i) - 1] + segs[static_cast<size_t>(i) - 1].span;
+  // The level a segment is labelled and scored as when the first one is at `o0`: a merged
+  // segment as its caudal level (its ribs and contacts are seen there as much as at the
+  // cranial one).
+  auto levelOf = [&](int o0, int i) {
+    return o0 + offset[static_cast<size_t>(i)] + segs[static_cast<size_t>(i)].span - 1;
+  };
   struct Placement {
     int first;
     double score;
   };
   std::vector<Placement> places;
-  const int lastOffset =
-      offset[static_cast<size_t>(n) - 1] + segs[static_cast<size_t>(n) - 1].span - 1;
-  for (int o0 = -2; o0 + lastOffset <= 27; ++o0) {
-    if (o0 + lastOffset < 0) continue;
+  for (int o0 = -2; levelOf(o0, n - 1) <= 27; ++o0) {
+    if (levelOf(o0, n - 1) < 0) continue;
     double sc = 0.0;
     // Size: fit one scale for the whole sequence.
     std::vector<double> logr;
@@ -1148,9 +1143,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     if (!logr.empty()) sc -= 0.5 * std::pow(meanLog / 0.10, 2.0);
     for (int i = 0; i < n; ++i) {
       const Segment& s = segs[static_cast<size_t>(i)];
-      // A merged segment is scored as its caudal level (its ribs and contacts are seen there
-      // as much as at the cranial one).
-      const int o = o0 + offset[static_cast<size_t>(i)] + s.span - 1;
+      const int o = levelOf(o0, i);
       if (o < 0) {
         sc -= 3.0;
         continue;
@@ -1256,7 +1249,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
 
   for (int i = 0; i < n; ++i) {
     Segment& s = segs[static_cast<size_t>(i)];
-    const int o = o0 + offset[static_cast<size_t>(i)] + s.span - 1;
+    const int o = levelOf(o0, i);
     const auto label = labelFromOrdinal(o);
     if (!label) continue;
     Vertebra v;
