@@ -110,9 +110,6 @@ int runPhantom(const RunOptions& o, std::ostream& log) {
     if (!fov)
       throw UsageError("--fov must be chest, abdomen, abdomen-pelvis, cap or thoracolumbar");
   }
-  if (o.matrix && (*o.matrix < kMinMatrix || *o.matrix > kMaxMatrix))
-    throw UsageError("--matrix must be between " + std::to_string(kMinMatrix) + " and " +
-                     std::to_string(kMaxMatrix) + " voxels");
   WriteOptions w;
   w.dicom = o.dicom;
   w.masks = o.masks;

@@ -490,7 +490,9 @@ TEST(PhantomMatrix, SmallPresetCoarsensThePlaneAndThickensOnlyThinSlices) {
     // The anatomy is untouched: the truth is the same apart from the spacing.
     PhantomTruth ta = generate(before, truthOnly()).truth, tb = generate(s, truthOnly()).truth;
     tb.spacingMm = ta.spacingMm;
-    if (before.sliceSpacingMm == s.sliceSpacingMm) EXPECT_EQ(truthJson(ta), truthJson(tb));
+    if (before.sliceSpacingMm == s.sliceSpacingMm) {
+      EXPECT_EQ(truthJson(ta), truthJson(tb));
+    }
   }
   EXPECT_GT(thickened, 0);
   EXPECT_GT(kept, 0);
