@@ -422,16 +422,21 @@ TEST_F(OrthancService, KillNineMidStudyThenRestartCompletesItExactlyOnce) {
   service_.signal(SIGTERM);
   EXPECT_EQ(service_.wait(120s), 0);
   startService();
-  std::this_thread::sleep_for(3s);
+  // The service may still see our own SR and SC series become stable (Orthanc reports them
+  // only after its stable age) and queue them for the policy to decline: wait until it is idle.
+  Http s(statusPort_, false);
+  std::optional<json> status;
+  EXPECT_TRUE(waitFor(
+      [&] {
+        status = s.get("/status");
+        return status && (*status)["queue_length"] == 0 && (*status)["running"] == 0;
+      },
+      60s))
+      << (status ? status->dump() : "no status");
   j = job(ctId);
   ASSERT_TRUE(j);
   EXPECT_EQ((*j)["attempts"], 2);
   EXPECT_LE(instancesOfModality(ctId, "SR").size(), 1u);
-  Http s(statusPort_, false);
-  const auto status = s.get("/status");
-  ASSERT_TRUE(status);
-  EXPECT_EQ((*status)["queue_length"], 0);
-  EXPECT_EQ((*status)["running"], 0);
 }
 
 TEST_F(OrthancService, ForwardsTheResultsToTheConfiguredPacs) {
