@@ -18,6 +18,10 @@ namespace spinescreen::morphometry {
 namespace {
 
 constexpr double kStepMm = 0.2;  // profile sampling step
+// Along a height line, a gap in the body mask of about one voxel is inside the body (the
+// basivertebral vein channel at the back, a fracture cleft), not its end: this many voxel
+// spacings (the largest) are bridged.
+constexpr double kHeightBridgeVoxels = 1.2;
 
 std::string fmt1(double v) {
   std::ostringstream s;
@@ -90,9 +94,11 @@ std::array<std::pair<double, Vec3>, 3> principalAxes(const std::vector<Vec3>& pt
 }
 
 // Where a line p0 + t*dir enters and leaves the body (0.5 level of the interpolated mask),
-// following the inside run that contains t = 0 or, failing that, the nearest one.
+// following the inside run that contains t = 0 or, failing that, the nearest one; runs apart
+// by at most `bridgeMm` count as one (a vein channel or cleft inside the body).
 std::optional<std::pair<double, double>> crossings(const FloatImage& mask, const Vec3& p0,
-                                                   const Vec3& dir, double halfLenMm) {
+                                                   const Vec3& dir, double halfLenMm,
+                                                   double bridgeMm = 0.0) {
   const int n = static_cast<int>(halfLenMm / kStepMm);
   std::vector<double> v(2 * n + 1);
   for (int i = -n; i <= n; ++i) v[i + n] = sampleLinearLps(mask, p0 + dir * (i * kStepMm), 0.0);
@@ -105,8 +111,24 @@ std::optional<std::pair<double, double>> crossings(const FloatImage& mask, const
   }
   if (start < 0) return std::nullopt;
   int lo = start, hi = start;
-  while (lo > 0 && v[lo - 1] >= 0.5) --lo;
-  while (hi < 2 * n && v[hi + 1] >= 0.5) ++hi;
+  const int bridge = static_cast<int>(bridgeMm / kStepMm);
+  for (bool grew = true; grew;) {
+    grew = false;
+    while (lo > 0 && v[lo - 1] >= 0.5) --lo;
+    while (hi < 2 * n && v[hi + 1] >= 0.5) ++hi;
+    for (int g = 2; g <= bridge + 1 && lo - g >= 0; ++g)
+      if (v[lo - g] >= 0.5) {
+        lo -= g;
+        grew = true;
+        break;
+      }
+    for (int g = 2; g <= bridge + 1 && hi + g <= 2 * n; ++g)
+      if (v[hi + g] >= 0.5) {
+        hi += g;
+        grew = true;
+        break;
+      }
+  }
   if (lo == 0 || hi == 2 * n) return std::nullopt;  // runs off the search range
   auto edge = [&](int in, int out) {
     const double a = v[in], b = v[out];
@@ -303,6 +325,9 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
   // Heights along the spine axis in the body's core, median over parallel lines, so that a
   // focal pit (Schmorl's node) or a rim osteophyte does not decide.
   const double lateralSpread = std::clamp(0.2 * w0, 1.0, 10.0);
+  const Grid& mg = b.mask.grid();
+  const double bridgeMm =
+      kHeightBridgeVoxels * std::max({mg.spacing.x, mg.spacing.y, mg.spacing.z});
   const double fractions[3] = {config.anteriorFraction, config.middleFraction,
                                config.posteriorFraction};
   Measured m;
@@ -313,7 +338,7 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
     for (double da : {-0.5, 0.0, 0.5})
       for (double dl : {-1.0, -0.5, 0.0, 0.5, 1.0}) {
         const Vec3 p = mid + f.ant * (a + da) + f.lat * (dl * lateralSpread);
-        auto r = crossings(b.mask, p, f.sup, reach);
+        auto r = crossings(b.mask, p, f.sup, reach, bridgeMm);
         if (!r) continue;
         if (volume && config.refineEdgesWithHu) {
           const Grid& g = b.mask.grid();

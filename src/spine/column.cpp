@@ -45,7 +45,8 @@ struct Candidate {
   int x = 0, y = 0, d = 0;
   double score = 0.0;
   double shell = 0.0;
-  double rim = 0.0;  // the shell's share of the score
+  double rim = 0.0;      // the shell's share of the score
+  bool carried = false;  // carried over from the previous slice, not a local maximum here
 };
 
 // Canal content is CSF and cord (about 0..60 HU); bone or air there is wrong.
@@ -92,7 +93,8 @@ ColumnTrack trackColumn(const HuVolume& work) {
   // brighter than the interior around it.
   const double kBodyGate = 20.0, kBodyCap = 150.0;
   const double kShellWeight = 1.0, kShellRef = 30.0;
-  const int kPre = 12;  // candidates per slice rescored with the shell
+  const int kPre = 12;          // candidates per slice rescored with the shell
+  const double kCarryMm = 4.0;  // a carried candidate needs no local maximum this near
   // Cortical shell: along rays every 30 degrees, the brightest value 6..30 mm out; the
   // lower quartile over the rays, so a shell must enclose the point, not lie on one side of
   // it.
@@ -224,9 +226,29 @@ ColumnTrack trackColumn(const HuVolume& work) {
       c.rim = kShellWeight * std::clamp(c.shell - kShellRef, -100.0, 300.0);
       c.score += c.rim;
     }
+    // The previous slice's candidates carried over where this slice has none near them, scored
+    // here: a column whose local maximum wanders or vanishes in a disc or a low-contrast
+    // (osteoporotic) body can then be followed straight through instead of paying for a jump.
+    if (k > 0) {
+      for (const Candidate& p : cands[static_cast<size_t>(k) - 1]) {
+        bool near = false;
+        for (const Candidate& o : pre)
+          if (std::hypot(p.x - o.x, p.y - o.y) * sp < kCarryMm) near = true;
+        const double s = score[static_cast<size_t>(p.y) * nx + p.x];
+        if (near || s < -1e8) continue;
+        Candidate c{p.x, p.y, 0, s};
+        c.shell = shellHu(k, c.x, c.y) - sums.mean(c.x - bodyHalf, c.y - bodyHalf, c.x + bodyHalf,
+                                                   c.y + bodyHalf, -1000.0);
+        c.rim = kShellWeight * std::clamp(c.shell - kShellRef, -100.0, 300.0);
+        c.score += c.rim;
+        c.carried = true;
+        pre.push_back(c);
+      }
+    }
     std::sort(pre.begin(), pre.end(),
               [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
     auto& out = cands[static_cast<size_t>(k)];
+    int nLocal = 0, nCarried = 0;
     for (const Candidate& c : pre) {
       // Recover the canal offset of this candidate.
       Candidate cc = c;
@@ -238,8 +260,11 @@ ColumnTrack trackColumn(const HuVolume& work) {
           cc.d = d;
         }
       }
+      // The best few local maxima, and every carried candidate (at most as many again).
+      int& n = c.carried ? nCarried : nLocal;
+      if (n >= kCand) continue;
+      ++n;
       out.push_back(cc);
-      if (static_cast<int>(out.size()) >= kCand) break;
     }
   }
 
@@ -622,9 +647,14 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
     buf.clear();
     for (int j = std::max(0, i - wide); j <= std::min(n - 1, i + wide); ++j) buf.push_back(p[j]);
     std::nth_element(buf.begin(), buf.begin() + buf.size() / 2, buf.end());
-    const double prominence = std::max(mu, md) - buf[buf.size() / 2];
-    // A disc is a valley between two endplate ridges where the cortical ring is missing.
-    depth[static_cast<size_t>(i)] = std::min({std::min(mu, md) - p[i], ringDrop, 2.0 * prominence});
+    const double around = buf[buf.size() / 2];
+    const double prominence = std::max(mu, md) - around;
+    // A disc is a valley between two endplate ridges where the cortical ring is missing. In
+    // osteoporotic bone the disc is brighter than the bodies, and thick slices blur its
+    // endplates into one bump with it: there the missing ring alone marks the disc.
+    double valley = std::min(mu, md) - p[i];
+    if (p[i] > around) valley = std::max(valley, 0.5 * ringDrop);
+    depth[static_cast<size_t>(i)] = std::min({valley, ringDrop, 2.0 * prominence});
     upPeak[static_cast<size_t>(i)] = au;
     downPeak[static_cast<size_t>(i)] = ad;
   }

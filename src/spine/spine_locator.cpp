@@ -922,7 +922,10 @@ void scoreAnchors(const HuVolume& work, const Centreline& line, std::vector<Segm
                        : (std::max(lungL, lungR) >= kLungShare ? 1 : 0);
     const bool lungBeside = segs[q].lung == 1;
     const int64_t minContact = static_cast<int64_t>(std::ceil(40.0 / (sp * sp)));
-    const bool pelvis = !lungBeside && pelvicContact[q][0] + pelvicContact[q][1] >= minContact;
+    // The ilia meet the sacrum on both sides; contact on one side only is a kidney, a bowel
+    // loop or a crus beside a lumbar body.
+    const bool pelvis = !lungBeside && pelvicContact[q][0] + pelvicContact[q][1] >= minContact &&
+                        4 * std::min(pelvicContact[q][0], pelvicContact[q][1]) >= minContact;
     segs[q].pelvis = pelvis;
     if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
       std::fprintf(stderr, "ala seg %zu left %.2f right %.2f lung %.2f %.2f pelvis %d\n", q, fl, fr,
@@ -1065,8 +1068,13 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   int plausible = 0;
   for (const Segment& s : segs)
     if (s.haveBody && s.widthMm >= 18.0 && s.widthMm <= 90.0) ++plausible;
-  if (plausible == 0)
-    throw NotApplicableError("no spine in view: no vertebral body of plausible size found");
+  // A column shows at least two bodies; one body-sized structure alone (a skull base, a
+  // bowel loop) is not a spine that can be assessed against its neighbours.
+  if (plausible < 2)
+    throw NotApplicableError(plausible == 0
+                                 ? "no spine in view: no vertebral body of plausible size found"
+                                 : "no spine in view: only one vertebral body of plausible size "
+                                   "found");
 
   // Anchors.
   std::vector<double> tcs;

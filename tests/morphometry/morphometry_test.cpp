@@ -178,6 +178,33 @@ TEST(Morphometry, StaysWithinAVoxelOnAThreeMillimetreMask) {
   }
 }
 
+TEST(Morphometry, BridgesAOneVoxelGapInsideTheBody) {
+  // On a 3 mm grid the basivertebral vein channel can take one voxel layer out of the back of
+  // a body mask at mid-height. The posterior height is still the whole body's.
+  BodySpec b;
+  b.ha = b.hm = b.hp = 24.0;
+  SpineModel m = spinescreen::testing::singleBodyModel(b, 3.0);
+  const Grid& g = m.bodies.grid();
+  int removed = 0;
+  for (int64_t k = 0; k < g.size[2]; ++k)
+    for (int64_t j = 0; j < g.size[1]; ++j)
+      for (int64_t i = 0; i < g.size[0]; ++i) {
+        const Vec3 p = g.indexToLps({double(i), double(j), double(k)});
+        const double fromBack = (p - b.centre).dot(-1.0 * b.ant) - (b.depthMm / 2 - 12.0);
+        if (m.bodies.at(i, j, k) && std::abs(p.z - b.centre.z) < 1.5 && fromBack > 0.0) {
+          m.bodies.at(i, j, k) = 0;
+          ++removed;
+        }
+      }
+  ASSERT_GT(removed, 0);
+  HuVolume ct(g, 0);
+  morphometry::measureHeights(ct, m, {});
+  const Vertebra& v = m.vertebrae[0];
+  ASSERT_TRUE(v.heights) << v.notMeasurableReason;
+  EXPECT_NEAR(v.heights->posteriorMm, 24.0, 3.0);
+  EXPECT_NEAR(v.heights->anteriorMm, 24.0, 3.0);
+}
+
 TEST(Morphometry, FillsTheBodyFrameWhenAxesAreMissing) {
   BodySpec b;
   SpineModel m = spinescreen::testing::singleBodyModel(b);

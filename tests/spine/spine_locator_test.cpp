@@ -412,3 +412,30 @@ TEST(SpineLocatorRealCt, ChestCropLabelsAreNotDeliveredAsCertain) {
   }
   EXPECT_FALSE(m.warnings.empty());
 }
+
+// Osteoporotic bodies (60 HU) and discs brighter than them (100 HU) on thick slices: the
+// endplates blur into one bump with the disc, so there is no valley between endplate ridges.
+// The missing cortical ring marks each disc.
+TEST(DiscFinder, FindsDiscsBrighterThanOsteoporoticBodiesFromTheMissingRing) {
+  const double step = 1.0, period = 32.0, discHalf = 4.0;
+  const int n = 300;
+  std::vector<double> core(n), ring(n), width(n, 40.0);
+  std::vector<double> centres;
+  for (double c = 40.0; c + 40.0 < n; c += period) centres.push_back(c);
+  for (int i = 0; i < n; ++i) {
+    double dist = 1e9;
+    for (double c : centres) dist = std::min(dist, std::abs(i * step - c));
+    // A smooth bump (disc plus blurred endplates) over a 60 HU body, and the ring gone at the
+    // disc.
+    const double w = std::exp(-0.5 * std::pow(dist / (discHalf + 1.0), 2.0));
+    core[i] = 60.0 + 55.0 * w;
+    ring[i] = 230.0 - 120.0 * std::exp(-0.5 * std::pow(dist / discHalf, 2.0));
+  }
+  const auto discs = spine::detail::findDiscs(core, ring, width, step);
+  for (double c : centres) {
+    double nearest = 1e9;
+    for (const auto& d : discs) nearest = std::min(nearest, std::abs(d.index * step - c));
+    EXPECT_LE(nearest, 3.0) << "disc at " << c << " mm missed";
+  }
+  EXPECT_LE(discs.size(), centres.size() + 1);
+}
