@@ -619,6 +619,17 @@ double expectedSpacing(int ordinal) {
   return kSp[std::clamp(ordinal, 0, 24)];
 }
 
+// First segment of the caudal run of segments with iliac contact (segs.size() when none). The
+// run need not reach the last segment: the lower sacral segments lie below the ilia.
+size_t caudalPelvisRun(const std::vector<Segment>& segs) {
+  size_t end = segs.size();
+  while (end > 0 && !segs[end - 1].pelvis) --end;
+  if (end == 0) return segs.size();
+  size_t from = end;
+  while (from > 0 && segs[from - 1].pelvis) --from;
+  return from;
+}
+
 // Ribs seen the way a reader counts them: in parasagittal planes a few centimetres beside the
 // column, each rib's posterior arc is a small oval bone section, one per rib-bearing level;
 // transverse processes end closer to the midline, and the kidneys, liver, scapula and pelvis
@@ -729,8 +740,7 @@ void detectRibs(const HuVolume& volume, const Centreline& line, std::vector<Segm
   }
   // Beside the pelvis (the caudal run of segments touching it, and the one above), lateral
   // bone sections are the iliac crests.
-  size_t pelvisFrom = segs.size();
-  while (pelvisFrom > 0 && segs[pelvisFrom - 1].pelvis) --pelvisFrom;
+  size_t pelvisFrom = caudalPelvisRun(segs);
   if (pelvisFrom < segs.size() && pelvisFrom > 0) --pelvisFrom;
   for (size_t q = 0; q < segs.size(); ++q) {
     segs[q].ribs = 0;
@@ -1232,8 +1242,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     // Iliac bone beside a segment with rib-free segments below it, away from the caudal run
     // that the pelvis really touches, means the anchors cannot be trusted (the line may follow
     // a vessel, or bone masses were misread).
-    int pelvisFrom = n;
-    while (pelvisFrom > 0 && segs[static_cast<size_t>(pelvisFrom - 1)].pelvis) --pelvisFrom;
+    const int pelvisFrom = static_cast<int>(caudalPelvisRun(segs));
     int stray = 0;
     for (int i = 0; i + 1 < pelvisFrom; ++i)
       if (segs[static_cast<size_t>(i)].pelvis) ++stray;
