@@ -12,7 +12,9 @@
 # JOBS (studies at a time; default 1 on 2 cores, so that each study gets both),
 # GEN_JOBS (phantom generators at a time, each one a contiguous range of cases; default 1;
 # the phantoms do not depend on it), TIMEOUT_S (per study; default 600),
-# EXTRA_PHANTOM_ARGS (e.g. "--fov chest" or "--small").
+# EXTRA_PHANTOM_ARGS (e.g. "--fov chest" or "--small"), CASE_LIST (space-separated case
+# indices of SEED to render instead of 0..N-1, N of them; e.g. from
+# bench/low_density_cases.py for a set of osteoporotic columns).
 # After the metrics it prints the run's figures (bench/cohort_stats.py): statuses, seconds per
 # study, peak resident memory per study and of the whole batch (GNU time, when installed).
 set -euo pipefail
@@ -48,7 +50,20 @@ RESULTS="$OUT/results"
 EVAL="$OUT/eval"
 
 # 1. Phantoms (once per N, SEED and EXTRA_PHANTOM_ARGS; a marker says they are complete).
-MARK="$N $SEED${EXTRA_PHANTOM_ARGS:+ $EXTRA_PHANTOM_ARGS}"
+MARK="$N $SEED${EXTRA_PHANTOM_ARGS:+ $EXTRA_PHANTOM_ARGS}${CASE_LIST:+ cases $CASE_LIST}"
+if [ -n "${CASE_LIST:-}" ]; then
+  read -r -a CASES <<< "$CASE_LIST"
+  for c in "${CASES[@]}"; do
+    if ! [[ "$c" =~ ^[0-9]+$ ]]; then
+      echo "CASE_LIST must hold case indices (non-negative integers)" >&2
+      exit 2
+    fi
+  done
+  if [ "${#CASES[@]}" -ne "$N" ]; then
+    echo "CASE_LIST holds ${#CASES[@]} cases, N is $N" >&2
+    exit 2
+  fi
+fi
 if [ ! -f "$PHANTOMS/.complete" ] || [ "$(cat "$PHANTOMS/.complete")" != "$MARK" ]; then
   rm -rf "$PHANTOMS"
   echo "== generating $N phantoms, seed $SEED" >&2
@@ -58,9 +73,20 @@ if [ ! -f "$PHANTOMS/.complete" ] || [ "$(cat "$PHANTOMS/.complete")" != "$MARK"
   for ((g = 0; g < GEN_JOBS; g++)); do
     first=$((N * g / GEN_JOBS))
     count=$((N * (g + 1) / GEN_JOBS - first))
-    # shellcheck disable=SC2086
-    "$BIN" phantom -o "$PHANTOMS" --cases "$count" --first "$first" --seed "$SEED" \
-      ${EXTRA_PHANTOM_ARGS:-} >&2 &
+    if [ -n "${CASE_LIST:-}" ]; then
+      # This generator's share of the listed cases, one at a time.
+      (
+        for ((i = first; i < first + count; i++)); do
+          # shellcheck disable=SC2086
+          "$BIN" phantom -o "$PHANTOMS" --cases 1 --first "${CASES[$i]}" --seed "$SEED" \
+            ${EXTRA_PHANTOM_ARGS:-} >&2
+        done
+      ) &
+    else
+      # shellcheck disable=SC2086
+      "$BIN" phantom -o "$PHANTOMS" --cases "$count" --first "$first" --seed "$SEED" \
+        ${EXTRA_PHANTOM_ARGS:-} >&2 &
+    fi
     pids+=($!)
   done
   for p in "${pids[@]}"; do

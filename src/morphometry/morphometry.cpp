@@ -22,6 +22,10 @@ constexpr double kStepMm = 0.2;  // profile sampling step
 // basivertebral vein channel at the back, a fracture cleft), not its end: this many voxel
 // spacings (the largest) are bridged.
 constexpr double kHeightBridgeVoxels = 1.2;
+// Vertebral bodies grow taller by a few per cent per level towards the sacrum.
+constexpr double kHeightGrowthPerLevel = 1.04;
+// How many levels away a measured body may serve as the reference for a merged body.
+constexpr double kMergedReachLevels = 3.0;
 
 std::string fmt1(double v) {
   std::ostringstream s;
@@ -416,18 +420,28 @@ void measureHeights(const HuVolume& volume, SpineModel& model, const Morphometry
     if (!v.axisSuperior) v.axisSuperior = f.sup;
     if (!v.axisAnterior) v.axisAnterior = f.ant;
   }
-  // A body far taller than its measured neighbours is two bodies merged.
+  // A body far taller than its measured neighbours is two bodies merged. The nearest measured
+  // body on each side within kMergedReachLevels levels is the reference, scaled by the usual
+  // growth of vertebral height per level towards the sacrum.
   std::vector<double> hp(vs.size(), 0.0);
   for (size_t i = 0; i < vs.size(); ++i)
     if (vs[i].measurable && vs[i].heights) hp[i] = vs[i].heights->posteriorMm;
   for (size_t i = 0; i < vs.size(); ++i) {
     if (hp[i] <= 0.0) continue;
+    const auto a = columnOrdinal(vs[i].label);
+    if (!a) continue;
     double tallest = 0.0;
-    for (size_t j : {i - 1, i + 1}) {
-      if (j >= vs.size() || hp[j] <= 0.0) continue;
-      const auto a = columnOrdinal(vs[i].label), b = columnOrdinal(vs[j].label);
-      if (!a || !b || std::abs(*a - *b) > 1.0 + 1e-9) continue;
-      tallest = std::max(tallest, hp[j]);
+    const auto n = static_cast<std::ptrdiff_t>(vs.size());
+    for (std::ptrdiff_t dir : {-1, 1}) {
+      for (std::ptrdiff_t j = static_cast<std::ptrdiff_t>(i) + dir; j >= 0 && j < n; j += dir) {
+        const auto& w = vs[static_cast<size_t>(j)];
+        const auto b = columnOrdinal(w.label);
+        if (!b || std::abs(*a - *b) > kMergedReachLevels + 1e-9) break;
+        const double h = hp[static_cast<size_t>(j)];
+        if (h <= 0.0) continue;
+        tallest = std::max(tallest, h * std::pow(kHeightGrowthPerLevel, *a - *b));
+        break;
+      }
     }
     if (tallest > 0.0 && hp[i] > config.maxPosteriorOverNeighbourRatio * tallest) {
       Vertebra& v = vs[i];

@@ -288,6 +288,29 @@ TEST(Morphometry, RefusesABodyFarTallerThanItsNeighbours) {
   EXPECT_TRUE(m.vertebrae[1].measurable) << m.vertebrae[1].notMeasurableReason;
 }
 
+TEST(Morphometry, RefusesAMergedBodyWhoseAdjacentBodiesWereNotMeasured) {
+  // T3 holds two vertebrae; T4 and T5 are missing (not found), T6 is measured three levels
+  // below. Scaled by the usual growth per level, T6 says T3 should be about 15 mm tall.
+  auto run = [](const std::string& farLabel, double tallHp) {
+    std::vector<BodySpec> bodies(2);
+    bodies[0].centre.z = 40.11;
+    bodies[0].ha = bodies[0].hm = bodies[0].hp = tallHp;
+    bodies[1].centre.z = -40.11;
+    bodies[1].ha = bodies[1].hm = bodies[1].hp = 17.0;
+    SpineModel m = stackedBodies({"T3", farLabel}, bodies, 160.0, 10);
+    morphometry::measureHeights(HuVolume(m.bodies.grid(), 0), m, {});
+    return m;
+  };
+  SpineModel merged = run("T6", 34.0);
+  EXPECT_FALSE(merged.vertebrae[0].measurable);
+  EXPECT_NE(merged.vertebrae[0].notMeasurableReason.find("merged"), std::string::npos);
+  EXPECT_TRUE(merged.vertebrae[1].measurable);
+  // A body of ordinary height is measured.
+  EXPECT_TRUE(run("T6", 16.0).vertebrae[0].measurable);
+  // Four levels away is too far to judge.
+  EXPECT_TRUE(run("T7", 34.0).vertebrae[0].measurable);
+}
+
 TEST(Morphometry, BodyMissingFromTheLabelMapIsNotMeasurable) {
   BodySpec b;
   SpineModel m = spinescreen::testing::singleBodyModel(b);
