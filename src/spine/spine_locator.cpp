@@ -797,6 +797,8 @@ SideShares shareBeside(const HuVolume& work, const Centreline& line, const Segme
 constexpr double kLungShare = 0.15;
 // A segment longer than this many times its neighbours' median holds two vertebrae.
 constexpr double kMergedSpacingRatio = 1.6;
+// Bodies of plausible width a column must show.
+constexpr int kMinPlausibleBodies = 3;
 // Iliac contact counts up to this far behind the column axis (mm); further back lie the
 // posterior elements.
 constexpr double kContactBehindMm = 12.0;
@@ -1078,13 +1080,15 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   int plausible = 0;
   for (const Segment& s : segs)
     if (s.haveBody && s.widthMm >= 18.0 && s.widthMm <= 90.0) ++plausible;
-  // A column shows at least two bodies; one body-sized structure alone (a skull base, a
-  // bowel loop) is not a spine that can be assessed against its neighbours.
-  if (plausible < 2)
+  // A column shows at least three bodies (a body is graded against its neighbours); one or
+  // two body-sized structures (the skull base, a bowel loop) are not a spine.
+  if (plausible < kMinPlausibleBodies)
     throw NotApplicableError(plausible == 0
                                  ? "no spine in view: no vertebral body of plausible size found"
-                                 : "no spine in view: only one vertebral body of plausible size "
-                                   "found");
+                                 : "no spine in view: only " + std::to_string(plausible) +
+                                       " vertebral bod" + (plausible == 1 ? "y" : "ies") +
+                                       " of plausible size found (a column shows at least " +
+                                       std::to_string(kMinPlausibleBodies) + ")");
 
   // Anchors.
   std::vector<double> tcs;

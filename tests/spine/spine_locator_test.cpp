@@ -425,10 +425,12 @@ TEST(DiscFinder, FindsDiscsBrighterThanOsteoporoticBodiesFromTheMissingRing) {
   for (int i = 0; i < n; ++i) {
     double dist = 1e9;
     for (double c : centres) dist = std::min(dist, std::abs(i * step - c));
-    // A smooth bump (disc plus blurred endplates) over a 60 HU body, and the ring gone at the
-    // disc.
-    const double w = std::exp(-0.5 * std::pow(dist / (discHalf + 1.0), 2.0));
-    core[i] = 60.0 + 55.0 * w;
+    // A bump over a 60 HU body: the disc (about 105 HU) and its two blurred endplates 4 mm
+    // either side (about 118 HU), so the dip at the disc centre is only about 11 HU; the ring
+    // is gone at the disc.
+    auto g = [](double x) { return std::exp(-0.5 * x * x / (1.5 * 1.5)); };
+    core[i] = 60.0 + 45.0 * std::exp(-0.5 * std::pow(dist / (discHalf + 1.0), 2.0)) +
+              25.0 * (g(dist - discHalf) + g(dist + discHalf));
     ring[i] = 230.0 - 120.0 * std::exp(-0.5 * std::pow(dist / discHalf, 2.0));
   }
   const auto discs = spine::detail::findDiscs(core, ring, width, step);
@@ -438,4 +440,11 @@ TEST(DiscFinder, FindsDiscsBrighterThanOsteoporoticBodiesFromTheMissingRing) {
     EXPECT_LE(nearest, 3.0) << "disc at " << c << " mm missed";
   }
   EXPECT_LE(discs.size(), centres.size() + 1);
+  // A bone bridge is as bright, its ring as weak, but it has no dip between endplates: no disc.
+  for (int i = 0; i < n; ++i) {
+    double dist = 1e9;
+    for (double c : centres) dist = std::min(dist, std::abs(i * step - c));
+    core[i] = 60.0 + 55.0 * std::exp(-0.5 * std::pow(dist / (discHalf + 1.0), 2.0));
+  }
+  EXPECT_TRUE(spine::detail::findDiscs(core, ring, width, step).empty());
 }
