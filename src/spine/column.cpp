@@ -578,9 +578,6 @@ std::vector<double> ringProfile(const HuVolume& volume, const Centreline& line,
   return prof;
 }
 
-// Least dip (HU) at a disc brighter than the bodies around it, between its blurred endplates.
-constexpr double kBumpDipHu = 3.0;
-
 std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
                                 const std::vector<double>& rawRing,
                                 const std::vector<double>& widthMm, double stepMm) {
@@ -655,11 +652,8 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
     // A disc is a valley between two endplate ridges where the cortical ring is missing. In
     // osteoporotic bone the disc is brighter than the bodies, and thick slices blur its
     // endplates into one bump with it: there the missing ring alone marks the disc.
-    // A small dip between the blurred endplates must remain: a bone bridge (a fused sacral
-    // segment, a bony bar) is brighter than the bodies too, and its ring is also weaker, but
-    // it has no endplates on either side.
     double valley = std::min(mu, md) - p[i];
-    if (p[i] > around && valley >= kBumpDipHu) valley = std::max(valley, 0.5 * ringDrop);
+    if (p[i] > around) valley = std::max(valley, 0.5 * ringDrop);
     depth[static_cast<size_t>(i)] = std::min({valley, ringDrop, 2.0 * prominence});
     upPeak[static_cast<size_t>(i)] = au;
     downPeak[static_cast<size_t>(i)] = ad;

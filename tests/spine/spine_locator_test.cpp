@@ -440,11 +440,4 @@ TEST(DiscFinder, FindsDiscsBrighterThanOsteoporoticBodiesFromTheMissingRing) {
     EXPECT_LE(nearest, 3.0) << "disc at " << c << " mm missed";
   }
   EXPECT_LE(discs.size(), centres.size() + 1);
-  // A bone bridge is as bright, its ring as weak, but it has no dip between endplates: no disc.
-  for (int i = 0; i < n; ++i) {
-    double dist = 1e9;
-    for (double c : centres) dist = std::min(dist, std::abs(i * step - c));
-    core[i] = 60.0 + 55.0 * std::exp(-0.5 * std::pow(dist / (discHalf + 1.0), 2.0));
-  }
-  EXPECT_TRUE(spine::detail::findDiscs(core, ring, width, step).empty());
 }
