@@ -20,7 +20,8 @@ import tempfile
 
 def main() -> int:
     if len(sys.argv) != 6:
-        print(__doc__.strip().splitlines()[3].strip(), file=sys.stderr)
+        print("usage: bench/low_density_cases.py SPINESCREEN SEED SCAN MAX_HU COUNT",
+              file=sys.stderr)
         return 2
     exe, seed, scan, max_hu, count = sys.argv[1:]
     try:

@@ -426,16 +426,15 @@ void measureHeights(const HuVolume& volume, SpineModel& model, const Morphometry
   std::vector<double> hp(vs.size(), 0.0);
   for (size_t i = 0; i < vs.size(); ++i)
     if (vs[i].measurable && vs[i].heights) hp[i] = vs[i].heights->posteriorMm;
+  const auto n = static_cast<std::ptrdiff_t>(vs.size());
   for (size_t i = 0; i < vs.size(); ++i) {
     if (hp[i] <= 0.0) continue;
     const auto a = columnOrdinal(vs[i].label);
     if (!a) continue;
     double tallest = 0.0;
-    const auto n = static_cast<std::ptrdiff_t>(vs.size());
     for (std::ptrdiff_t dir : {-1, 1}) {
       for (std::ptrdiff_t j = static_cast<std::ptrdiff_t>(i) + dir; j >= 0 && j < n; j += dir) {
-        const auto& w = vs[static_cast<size_t>(j)];
-        const auto b = columnOrdinal(w.label);
+        const auto b = columnOrdinal(vs[static_cast<size_t>(j)].label);
         if (!b || std::abs(*a - *b) > kMergedReachLevels + 1e-9) break;
         const double h = hp[static_cast<size_t>(j)];
         if (h <= 0.0) continue;

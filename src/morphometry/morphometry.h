@@ -25,9 +25,10 @@ struct MorphometryConfig {
   // Bodies whose middle height exceeds both wall heights by more than this factor are not
   // graded (an incomplete segmentation, not anatomy).
   double maxMiddleOverWallRatio = 1.2;
-  // Bodies whose posterior height exceeds the taller adjacent body's by more than this factor
-  // are not graded: two vertebrae merged across a missed disc (adjacent bodies differ by a
-  // few per cent; a fracture lowers a neighbour, never raises a body).
+  // Bodies whose posterior height exceeds that of the nearest measured body on either side
+  // (within three levels, scaled by the usual few per cent per level) by more than this factor
+  // are not graded: two vertebrae merged across a missed disc (a fracture lowers a neighbour,
+  // never raises a body).
   double maxPosteriorOverNeighbourRatio = 1.35;
 };
 

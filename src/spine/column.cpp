@@ -218,14 +218,15 @@ ColumnTrack trackColumn(const HuVolume& work) {
       pre.push_back(c);
       if (static_cast<int>(pre.size()) >= kPre) break;
     }
-    for (Candidate& c : pre) {
-      // Shell contrast: the shell against the interior, so a bright vessel lumen, whose
-      // rays stay bright, earns nothing.
+    // Shell contrast: the shell against the interior, so a bright vessel lumen, whose rays
+    // stay bright, earns nothing.
+    auto addShell = [&](Candidate& c) {
       c.shell = shellHu(k, c.x, c.y) -
                 sums.mean(c.x - bodyHalf, c.y - bodyHalf, c.x + bodyHalf, c.y + bodyHalf, -1000.0);
       c.rim = kShellWeight * std::clamp(c.shell - kShellRef, -100.0, 300.0);
       c.score += c.rim;
-    }
+    };
+    for (Candidate& c : pre) addShell(c);
     // The previous slice's candidates carried over where this slice has none near them, scored
     // here: a column whose local maximum wanders or vanishes in a disc or a low-contrast
     // (osteoporotic) body can then be followed straight through instead of paying for a jump.
@@ -237,10 +238,7 @@ ColumnTrack trackColumn(const HuVolume& work) {
         const double s = score[static_cast<size_t>(p.y) * nx + p.x];
         if (near || s < -1e8) continue;
         Candidate c{p.x, p.y, 0, s};
-        c.shell = shellHu(k, c.x, c.y) - sums.mean(c.x - bodyHalf, c.y - bodyHalf, c.x + bodyHalf,
-                                                   c.y + bodyHalf, -1000.0);
-        c.rim = kShellWeight * std::clamp(c.shell - kShellRef, -100.0, 300.0);
-        c.score += c.rim;
+        addShell(c);
         c.carried = true;
         pre.push_back(c);
       }
