@@ -56,6 +56,20 @@ class Renderer {
     return 20.0 * valueNoise(p, 1.3, seedT_) + 10.0 * valueNoise(p, 3.2, seedT_ + 1);
   }
 
+  // Height of the diaphragm's domes at (x, depth dy from the torso centre); the right one is
+  // higher.
+  double domeAt(double x, double dy) const {
+    return m_.domeZ -
+           ((std::abs(x) - 55.0) * (std::abs(x) - 55.0) + (dy + 10.0) * (dy + 10.0)) / 220.0 -
+           (x > 0 ? 12.0 : 0.0);
+  }
+  // Floor of the posterior costophrenic recesses at (sx, sy) from the spine centre: a trough
+  // beside and behind the vertebral body, lowest at `recessZ`.
+  double recessFloor(double sx, double sy) const {
+    const double u = (std::abs(sx) - 52.0) / 30.0, v = (sy - 5.0) / 28.0;
+    return m_.recessZ + 45.0 * (u * u + v * v);
+  }
+
   // Soft tissue, organs, lungs, air and table at height z.
   void background(Plane& pl, double z) const {
     const TorsoSection sec = m_.torso(z);
@@ -63,7 +77,7 @@ class Renderer {
     const double A = sec.halfWidth, B = sec.halfDepth;
     const double Af = A - sec.fat, Bf = B - sec.fat;
     const double Am = Af - sec.muscle, Bm = Bf - sec.muscle;
-    const bool chest = z > m_.domeZ - 60.0 && z < m_.zT1Top + 35.0;
+    const bool chest = z > std::min(m_.domeZ - 60.0, m_.recessZ) && z < m_.zT1Top + 35.0;
     const bool neck = z >= m_.zT1Top + 35.0;
     const bool pelvis = z < m_.zS1 - 30.0;
     const double paraW = pelvis ? 80.0 : (z > m_.zT12 ? 48.0 : 58.0);
@@ -118,11 +132,12 @@ class Renderer {
           continue;
         }
         if (chest) {
-          const double dia =
-              m_.domeZ -
-              ((std::abs(x) - 55.0) * (std::abs(x) - 55.0) + (dy + 10.0) * (dy + 10.0)) / 220.0 -
-              (x > 0 ? 12.0 : 0.0);
-          if (z > dia) {
+          const double dome = domeAt(x, dy);
+          const double dia = std::min(dome, recessFloor(sx, sy));
+          // The recesses lie behind the upper poles of the kidneys.
+          const bool kidney =
+              z <= dome && (ellipsoid(p, kidL, kidRad) < 1.0 || ellipsoid(p, kidR, kidRad) < 1.0);
+          if (z > dia && !kidney) {
             const double he = ellipsoid(p, heartC, heartR);
             if (he < 1.0) {
               out = static_cast<float>(he < 0.6 ? blood : 45.0);
@@ -159,10 +174,7 @@ class Renderer {
           }
         }
         if (!pelvis) {
-          const double dia =
-              m_.domeZ -
-              ((std::abs(x) - 55.0) * (std::abs(x) - 55.0) + (dy + 10.0) * (dy + 10.0)) / 220.0 -
-              (x > 0 ? 12.0 : 0.0);
+          const double dia = domeAt(x, dy);
           for (const Vec3* kc : {&kidL, &kidR}) {
             const double k = ellipsoid(p, *kc, kidRad);
             if (k < 1.0) {

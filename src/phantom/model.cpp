@@ -517,6 +517,14 @@ Model buildModel(const PhantomSpec& spec) {
   m.zAcetabulum = m.zS1 - 95.0 * pelvisScale;
   m.zBottom = m.zS1 - 230.0 * pelvisScale;
   m.domeZ = m.zT10 + 8.0;
+  {
+    int last = -1;
+    for (size_t i = 0; i < m.vertebrae.size(); ++i)
+      if (m.vertebrae[i].label[0] == 'T') last = static_cast<int>(i);
+    const double zLast = m.vertebrae[static_cast<size_t>(last)].frame.origin.z;
+    const double zNext = m.vertebrae[static_cast<size_t>(last) + 1].frame.origin.z;
+    m.recessZ = zLast - spec.lungRecessLevel * (zLast - zNext);
+  }
 
   // The back lies on the table: its skin is behind the most posterior element.
   double maxY = -1e9;

@@ -238,6 +238,7 @@ struct Model {
   double zTop = 0, zC6 = 0, zT1Top = 0, zT6 = 0, zT10 = 0, zT12 = 0, zL1 = 0, zL3 = 0, zL5 = 0,
          zS1 = 0, zAcetabulum = 0, zBottom = 0;
   double domeZ = 0;
+  double recessZ = 0;  // lowest point of the posterior costophrenic recesses
   Vec3 femoralHeadL, femoralHeadR;
 
   int indexOf(const std::string& label) const {

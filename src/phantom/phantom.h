@@ -85,6 +85,10 @@ struct PhantomSpec {
   double muscleHu = 50.0;
   double liverHu = 60.0;
   double lungHu = -850.0;
+  // Lowest point of the posterior costophrenic recesses, beside the column: below the centre
+  // of the last thoracic vertebra by this fraction of the distance to the next one (negative:
+  // above it).
+  double lungRecessLevel = 0.3;
   double bowelGas = 0.3;  // 0..1
 
   // Vessels.

@@ -427,6 +427,10 @@ PhantomSpec randomSpec(uint64_t seed, int caseIndex) {
     }
   }
   if (rng.chance(0.5)) s.hipStreakHu = rng.uniform(25.0, 70.0);
+  // In inspiration the posterior recesses reach the last thoracic vertebra, often its lower
+  // half, sometimes the first lumbar one. Drawn last, so the rest of a case does not depend on
+  // it.
+  s.lungRecessLevel = rng.uniform(-0.4, 1.0);
   return s;
 }
 

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <string>
 
 #include "io/nifti.h"
 #include "phantom/phantom.h"
@@ -242,4 +244,84 @@ TEST(PhantomRealism, ChestHuStatisticsMatchTheRealContrastChestCrop) {
     expectRealisticTissue(ph, false);
     EXPECT_LT(ph.lungMode, -750.0);
   }
+}
+
+namespace {
+
+// Share of lung-dark voxels (< -400 HU) beside and behind a body, on its more aerated side:
+// 25-60 mm to either side of the body's centre in each slice, from 10 mm in front of it to 25
+// mm behind it. NaN when the label is absent.
+double lungBeside(const HuVolume& ct, const std::vector<int>& labels, int label) {
+  const Grid& g = ct.grid();
+  const Size3& n = g.size;
+  double best = NAN;
+  std::array<int64_t, 2> hit{0, 0}, all{0, 0};
+  for (int64_t k = 0; k < n[2]; ++k) {
+    double sx = 0, sy = 0;
+    int64_t cnt = 0;
+    for (int64_t j = 0; j < n[1]; ++j)
+      for (int64_t i = 0; i < n[0]; ++i)
+        if (labels[ct.offset(i, j, k)] == label) {
+          const Vec3 p = g.indexToLps({double(i), double(j), double(k)});
+          sx += p.x, sy += p.y, ++cnt;
+        }
+    if (cnt == 0) continue;
+    const double cx = sx / cnt, cy = sy / cnt;
+    for (int64_t j = 0; j < n[1]; ++j)
+      for (int64_t i = 0; i < n[0]; ++i) {
+        const Vec3 p = g.indexToLps({double(i), double(j), double(k)});
+        const double dx = p.x - cx, dy = p.y - cy;
+        if (std::abs(dx) < 25.0 || std::abs(dx) > 60.0 || dy < -10.0 || dy > 25.0) continue;
+        const size_t side = dx > 0 ? 1 : 0;
+        ++all[side];
+        if (ct.at(i, j, k) < -400) ++hit[side];
+      }
+  }
+  for (size_t side = 0; side < 2; ++side)
+    if (all[side] > 0) {
+      const double s = static_cast<double>(hit[side]) / static_cast<double>(all[side]);
+      best = std::isnan(best) ? s : std::max(best, s);
+    }
+  return best;
+}
+
+}  // namespace
+
+// In inspiration the posterior costophrenic recesses reach beside the last thoracic vertebra:
+// lung lies beside T12 of the real abdomen CT (and of the real chest crop), never beside L2.
+// The phantom's recesses reach T11 in every case, T12 in some, and never L2.
+TEST(PhantomRealism, LungReachesBesideTheLastThoracicBodiesAsInTheRealAbdomenCt) {
+  SPINESCREEN_REQUIRE_TEST_FILE(ctPath, "totalseg-example/example_ct.nii.gz");
+  SPINESCREEN_REQUIRE_TEST_FILE(
+      maskPath, "totalseg-example/spine_report/totalseg_vertebrae_pp_refined.nii.gz");
+  const LoadedStudy real = io::readNiftiStudy(ctPath);
+  const LoadedStudy mask = io::readNiftiStudy(maskPath);
+  const std::vector<int> realLabels(mask.volume.data().begin(), mask.volume.data().end());
+  const double realT12 = lungBeside(real.volume, realLabels, 19);
+  const double realL2 = lungBeside(real.volume, realLabels, 21);
+  std::printf("real example_ct: lung beside T12 %.2f, L2 %.2f\n", realT12, realL2);
+  EXPECT_GT(realT12, 0.15);
+  EXPECT_LT(realL2, 0.02);
+
+  int t12WithLung = 0;
+  for (int idx : {6, 7, 8, 9, 10, 11}) {
+    PhantomSpec s = randomSpec(2026, idx);
+    setFov(s, FovKind::kThoracolumbar);
+    setSliceSpacing(s, 3.0);
+    setMatrix(s, 256);
+    const Phantom p = generate(s);
+    const std::vector<int> labels(p.bodies.data().begin(), p.bodies.data().end());
+    const int last = s.variant.find("T13") != std::string::npos ? 28 : 19;
+    const double t11 = lungBeside(p.ct, labels, last == 28 ? 19 : 18);
+    const double t12 = lungBeside(p.ct, labels, last);
+    const double l2 = lungBeside(p.ct, labels, 21);
+    std::printf(
+        "phantom %s (recess level %.2f): lung beside the last two thoracic bodies %.2f "
+        "%.2f, L2 %.2f\n",
+        s.caseId.c_str(), s.lungRecessLevel, t11, t12, l2);
+    EXPECT_GT(t11, 0.15) << s.caseId;
+    EXPECT_LT(l2, 0.02) << s.caseId;
+    if (t12 > 0.15) ++t12WithLung;
+  }
+  EXPECT_GE(t12WithLung, 1);
 }
