@@ -1147,6 +1147,8 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   for (int o0 = -2; levelOf(o0, n - 1) <= 27; ++o0) {
     if (levelOf(o0, n - 1) < 0) continue;
     double sc = 0.0;
+    // Terms kept apart for the debug listing: size, ribs, pelvis, lung, sacrum.
+    std::array<double, 5> term{};
     // Size: fit one scale for the whole sequence.
     std::vector<double> logr;
     for (int i = 0; i < n; ++i) {
@@ -1163,11 +1165,12 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     for (double v : logr) sc -= 0.5 * std::pow((v - meanLog) / 0.12, 2.0) * 0.5;
     // Adult vertebrae differ in size by about a tenth between patients.
     if (!logr.empty()) sc -= 0.5 * std::pow(meanLog / 0.10, 2.0);
+    term[0] = sc;
     for (int i = 0; i < n; ++i) {
       const Segment& s = segs[static_cast<size_t>(i)];
       const int o = levelOf(o0, i);
       if (o < 0) {
-        sc -= 3.0;
+        term[0] -= 3.0;
         continue;
       }
       // Log-likelihood of what was observed given the label. Rib detection per side: sure on
@@ -1184,14 +1187,14 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       if (o == 18) pRib = 0.9;
       if (o == 19) pRib = 0.04;
       if (s.cutTop || s.cutBottom) pRib = 0.03 + (pRib - 0.03) * 0.7;
-      sc += s.ribs * std::log(pRib) + (s.ribSides - s.ribs) * std::log(1.0 - pRib);
+      term[1] += s.ribs * std::log(pRib) + (s.ribSides - s.ribs) * std::log(1.0 - pRib);
       // Iliac contact: S1 nearly always, L5 mostly (high crests), L4 sometimes; above that
       // only by mistake (enhanced kidneys, low ribs).
       double pPelvis = 0.04;
       if (o == 22) pPelvis = 0.12;
       if (o == 23) pPelvis = 0.8;
       if (o >= 24) pPelvis = 0.95;
-      sc += s.pelvis ? std::log(pPelvis) : std::log(1.0 - pPelvis);
+      term[2] += s.pelvis ? std::log(pPelvis) : std::log(1.0 - pPelvis);
       // Lung beside the body: thoracic levels; the posterior recesses reach T12, seldom L1.
       if (s.lung >= 0) {
         double pLung = 0.02;
@@ -1199,7 +1202,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
         if (o >= 7 && o <= 17) pLung = 0.9;
         if (o == 18) pLung = 0.5;
         if (o == 19) pLung = 0.15;
-        sc += s.lung == 1 ? std::log(pLung) : std::log(1.0 - pLung);
+        term[3] += s.lung == 1 ? std::log(pLung) : std::log(1.0 - pLung);
       }
       // Sacral alae on both sides: S1 (the alae are often missed when the line runs in front
       // of a steep sacrum); seldom a sacralised L5; otherwise a false find.
@@ -1208,8 +1211,14 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       if (o == 24) pSacral = 0.3;
       if (o == 23) pSacral = 0.04;
       if (o > 24) pSacral = 0.5;
-      sc += sacral ? std::log(pSacral) : std::log(1.0 - pSacral);
+      term[4] += sacral ? std::log(pSacral) : std::log(1.0 - pSacral);
     }
+    sc = term[0] + term[1] + term[2] + term[3] + term[4];
+    if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
+      std::fprintf(
+          stderr,
+          "place first %d score %.2f size %.2f ribs %.2f pelvis %.2f lung %.2f sacrum %.2f\n", o0,
+          sc, term[0], term[1], term[2], term[3], term[4]);
     places.push_back({o0, sc});
   }
   if (places.empty())
