@@ -642,7 +642,10 @@ void detectRibs(const HuVolume& volume, const Centreline& line, std::vector<Segm
   const double vMin = -25.0, vMax = 60.0;  // posterior offset from the body centre (mm)
   const int nv = static_cast<int>(vMax - vMin) + 1;
   const double offsets[] = {50.0, 60.0};  // mm beside the centreline
-  const double levels[] = {std::max(110.0, 0.6 * boneHu), std::max(120.0, 0.85 * boneHu)};
+  // Thresholds for bone sections; the highest one also separates a rib from an enhancing
+  // kidney it touches, and every section must reach it somewhere.
+  const double levels[] = {std::max(110.0, 0.6 * boneHu), std::max(120.0, 0.85 * boneHu),
+                           std::max(200.0, 1.2 * boneHu)};
   const bool debug = std::getenv("SPINESCREEN_SPINE_DEBUG") != nullptr;
   // found[q][side]: a rib assigned to segment q.
   std::vector<std::array<bool, 2>> found(segs.size(), {false, false});
@@ -689,12 +692,14 @@ void detectRibs(const HuVolume& volume, const Centreline& line, std::vector<Segm
           stack.assign(1, start);
           int area = 0, iMin = ns, iMax = -1;
           double iSum = 0.0;
+          float peak = -1024.0f;
           while (!stack.empty()) {
             const int o = stack.back();
             stack.pop_back();
             const int i = o / nv, v = o % nv;
             ++area;
             iSum += i;
+            peak = std::max(peak, img[static_cast<size_t>(o)]);
             iMin = std::min(iMin, i);
             iMax = std::max(iMax, i);
             const int nb[4][2] = {{i - 1, v}, {i + 1, v}, {i, v - 1}, {i, v + 1}};
@@ -712,13 +717,17 @@ void detectRibs(const HuVolume& volume, const Centreline& line, std::vector<Segm
           // forward in the plane); organs, the pelvis and the scapula are taller.
           if (areaMm2 < 25.0 || areaMm2 > 600.0 || hMm > 20.0 || iMin == 0 || iMax == ns - 1)
             continue;
+          // A rib's cortex is brighter than an enhancing organ's edge (a kidney's upper pole in
+          // contrast phases, cut at its tip, is a small section too).
+          if (peak < levels[2]) continue;
           const double sc = iSum / area;
           bool seen = false;
           for (double o : sections[k]) seen = seen || std::abs(o - sc) * line.stepMm < 3.0;
           if (!seen) sections[k].push_back(sc);
           if (debug)
-            std::fprintf(stderr, "rib section side %d off %.0f level %.0f s %.0f area %.0f\n", side,
-                         off, level, sc, areaMm2);
+            std::fprintf(stderr,
+                         "rib section side %d off %.0f level %.0f s %.0f area %.0f peak %.0f\n",
+                         side, off, level, sc, areaMm2, peak);
         }
       }
     }

@@ -31,8 +31,11 @@ struct ColumnSpec {
   double trabecularHu = 180.0;
   double cortexHu = 600.0;
   double discHu = 80.0;
-  double aortaHu = 0.0;  // > 0: a contrast-filled aorta touching the bodies front-left
-  int fusedDisc = -1;    // >= 0: that disc (0 = above the first body) is bone, not disc
+  double aortaHu = 0.0;     // > 0: a contrast-filled aorta touching the bodies front-left
+  int fusedDisc = -1;       // >= 0: that disc (0 = above the first body) is bone, not disc
+  int ribBodies = 0;        // the first this many bodies carry a rib pair (500 HU bone)
+  double organTipHu = 0.0;  // > 0: a small blob of this HU on both sides of the first rib-free
+                            // body, where the tip of an enhancing kidney lies
 };
 
 // A trunk of soft tissue holding a straight column of elliptic bodies (cortical shell,
@@ -88,6 +91,18 @@ HuVolume buildColumn(const ColumnSpec& s, std::vector<Vec3>* centres) {
           const double cr = std::hypot(l, a + 24.0);
           if (!inDisc && cr > 8.0 && cr <= 14.0 && a < -12.0) hu = s.cortexHu * 0.8;
           if (cr <= 8.0) hu = 20.0;
+        }
+        // Ribs: bars of radius 4 mm from 22 to 85 mm beside the body, 18 mm behind its centre,
+        // at the level of its upper third.
+        for (int b = 0; b < s.ribBodies; ++b) {
+          const double hb = top - s.discMm - s.bodyHeightMm / 3.0 - b * period;
+          if (std::abs(l) >= 22.0 && std::abs(l) <= 85.0 && std::hypot(h - hb, a + 18.0) <= 4.0)
+            hu = 500.0;
+        }
+        if (s.organTipHu > 0.0) {
+          const double hb = top - s.discMm - s.bodyHeightMm / 3.0 - s.ribBodies * period;
+          const double ox = (std::abs(l) - 55.0) / 12.0, oy = (a + 14.0) / 8.0, oz = (h - hb) / 5.0;
+          if (ox * ox + oy * oy + oz * oz <= 1.0) hu = s.organTipHu;
         }
         // Aorta: radius 12 mm, centred 14 mm left and 20 mm in front of the body centre axis
         // (so it touches the front-left of the bodies), along the whole trunk.
@@ -263,6 +278,23 @@ TEST(SpineLocator, WithoutAnchorsLabelsAreLowConfidence) {
     EXPECT_LE(*vt.labelConfidence, 0.5);
   }
   EXPECT_FALSE(m.warnings.empty());
+}
+
+// The last rib-bearing body anchors the labels (T12); the dim tip of an enhancing organ beside
+// the body below it is not a rib, however rib-sized.
+TEST(SpineLocator, TheLastRibAnchorsTheLabelsAndAnEnhancingOrganTipIsNoRib) {
+  ColumnSpec spec;
+  spec.vertebrae = 6;
+  spec.ribBodies = 3;
+  const SpineModel plain = spine::locateSpine(buildColumn(spec, nullptr));
+  spec.organTipHu = 170.0;
+  const SpineModel withTip = spine::locateSpine(buildColumn(spec, nullptr));
+  for (const SpineModel* m : {&plain, &withTip}) {
+    std::vector<std::string> labels;
+    for (const Vertebra& vt : m->vertebrae) labels.push_back(vt.label);
+    const std::vector<std::string> expected{"T10", "T11", "T12", "L1", "L2", "L3"};
+    EXPECT_EQ(labels, expected);
+  }
 }
 
 TEST(SpineLocator, ThrowsNotApplicableOnSoftTissueOnly) {
