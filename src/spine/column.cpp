@@ -510,7 +510,8 @@ std::vector<double> bodyProfile(const HuVolume& volume, const Centreline& line) 
 }
 
 std::vector<double> ringProfile(const HuVolume& volume, const Centreline& line,
-                                std::vector<double>* widthMm) {
+                                std::vector<double>* widthMm, std::vector<uint8_t>* complete) {
+  if (complete) complete->assign(line.point.size(), 1);
   const size_t n = line.point.size();
   std::vector<double> prof(n, std::numeric_limits<double>::quiet_NaN());
   std::vector<double> width(n, std::numeric_limits<double>::quiet_NaN());
@@ -563,8 +564,11 @@ std::vector<double> ringProfile(const HuVolume& volume, const Centreline& line,
       const double th = deg * 3.14159265358979 / 180.0;
       const Vec3 dir = a * std::cos(th) + l * std::sin(th);
       double mx = -2000.0;
-      for (double r = 6.0; r <= rMax; r += 1.0)
-        mx = std::max(mx, sampleLinearLps(volume, line.point[i] + dir * r, -2000.0));
+      for (double r = 6.0; r <= rMax; r += 1.0) {
+        const double v = sampleLinearLps(volume, line.point[i] + dir * r, -2000.0);
+        if (v <= -1999.0 && complete) (*complete)[i] = 0;
+        mx = std::max(mx, v);
+      }
       if (mx > -1999.0) maxima.push_back(mx);
     }
     if (maxima.empty()) continue;
@@ -578,7 +582,8 @@ std::vector<double> ringProfile(const HuVolume& volume, const Centreline& line,
 
 std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
                                 const std::vector<double>& rawRing,
-                                const std::vector<double>& widthMm, double stepMm) {
+                                const std::vector<double>& widthMm, double stepMm,
+                                const EndDiscs& ends) {
   const int n = static_cast<int>(rawProfile.size());
   std::vector<double> p(rawProfile);
   for (double& v : p)
@@ -617,12 +622,16 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
   std::vector<int> upPeak(static_cast<size_t>(n), 0), downPeak(static_cast<size_t>(n), 0);
   const int wide = std::max(far, static_cast<int>(std::lround(15.0 / stepMm)));
   std::vector<double> buf;
-  for (int i = far; i + far < n; ++i) {
+  // A disc near either end of the line is sought with the ridges that are in view: the last
+  // body before the edge of the field of view is measurable when its endplate is.
+  for (int i = near + 1; i + near + 1 < n; ++i) {
     // Endplate ridges sit within about a fifth of the body width of the disc centre (thin
     // thoracic discs, thicker lumbar ones); further out a mid-body valley would find them.
-    const int farHere =
-        std::clamp(static_cast<int>(std::lround(0.2 * localWidth[static_cast<size_t>(i)] / stepMm)),
-                   near + 1, far);
+    const int farHere = std::min(
+        {std::clamp(
+             static_cast<int>(std::lround(0.2 * localWidth[static_cast<size_t>(i)] / stepMm)),
+             near + 1, far),
+         i, n - 1 - i});
     double mu = -1e9, md = -1e9;
     int au = i, ad = i;
     for (int d = near; d <= farHere; ++d) {
@@ -656,6 +665,68 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
     upPeak[static_cast<size_t>(i)] = au;
     downPeak[static_cast<size_t>(i)] = ad;
   }
+  // A disc cut by the edge of the field of view at an end of the line: one endplate ridge, then at
+  // least `ends.minMm` of disc-dark samples without the cortical ring up to the end. The body on
+  // the ridge's side is whole. endSide: +1 the disc runs on to the caudal end, -1 to the cranial
+  // end.
+  std::vector<int> endSide(static_cast<size_t>(n), 0);
+  const int plateau =
+      std::max(2, static_cast<int>(std::lround(std::max(3.0, ends.minMm) / stepMm)));
+  for (int dir : {1, -1}) {
+    if (!(dir > 0 ? ends.caudal : ends.cranial)) continue;
+    const int endIdx = dir > 0 ? n - 1 : 0;
+    for (int k = plateau; k <= 2 * far && k < n; ++k) {
+      const int i = endIdx - dir * k;
+      if (i - far < 0 && dir > 0) break;
+      if (i + far >= n && dir < 0) break;
+      double pMax = -1e9, rMax = -1e9;
+      for (int j = i; j != endIdx + dir; j += dir) {
+        pMax = std::max(pMax, p[j]);
+        rMax = std::max(rMax, ring[j]);
+      }
+      double ridge = -1e9, ringRidge = -1e9;
+      int at = i;
+      for (int d = near; d <= far; ++d)
+        if (p[i - dir * d] > ridge) {
+          ridge = p[i - dir * d];
+          at = i - dir * d;
+        }
+      for (int d = rNear; d <= rFar && i - dir * d >= 0 && i - dir * d < n; ++d)
+        ringRidge = std::max(ringRidge, ring[i - dir * d]);
+      bool whole = true;
+      for (int j = i; ends.ringComplete && j != i + dir * plateau; j += dir)
+        whole = whole && (*ends.ringComplete)[static_cast<size_t>(j)];
+      if (!whole) continue;
+      const double ringDrop = ringRidge - rMax;
+      // Brighter than the bone around it (osteoporosis): the missing ring alone, as above.
+      buf.clear();
+      for (int j = std::max(0, i - wide); j <= std::min(n - 1, i + wide); ++j) buf.push_back(p[j]);
+      std::nth_element(buf.begin(), buf.begin() + buf.size() / 2, buf.end());
+      double valley = ridge - pMax;
+      if (p[i] > buf[buf.size() / 2]) valley = std::max(valley, 0.5 * ringDrop);
+      const double d = std::min(valley, ringDrop);
+      if (d > depth[static_cast<size_t>(i)]) {
+        depth[static_cast<size_t>(i)] = d;
+        endSide[static_cast<size_t>(i)] = dir;
+        (dir > 0 ? upPeak : downPeak)[static_cast<size_t>(i)] = at;
+        (dir > 0 ? downPeak : upPeak)[static_cast<size_t>(i)] = endIdx;
+      }
+    }
+    // The disc's centre is unseen; the middle of the run of deepest samples stands for it (the
+    // first one would sit on the endplate and shorten the spacing to the disc before).
+    int first = -1, last = -1;
+    double deepest = -1e9;
+    for (int i = 0; i < n; ++i)
+      if (endSide[static_cast<size_t>(i)] == dir) deepest = std::max(deepest, depth[i]);
+    for (int i = 0; i < n; ++i)
+      if (endSide[static_cast<size_t>(i)] == dir && depth[i] == deepest) {
+        if (first < 0) first = i;
+        last = i;
+      }
+    for (int i = first; first >= 0 && i <= last; ++i)
+      if (endSide[static_cast<size_t>(i)] == dir && i != (first + last) / 2)
+        depth[static_cast<size_t>(i)] = std::min(depth[i], deepest - 1.0);
+  }
   // Candidates: local maxima of depth, kept 8 mm apart.
   std::vector<double> sorted(depth);
   std::sort(sorted.begin(), sorted.end());
@@ -663,7 +734,7 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
   const double minDepth = std::max(20.0, 0.25 * p90);
   const int sep = std::max(1, static_cast<int>(std::lround(8.0 / stepMm)));
   std::vector<int> peaks;
-  for (int i = far; i + far < n; ++i) {
+  for (int i = near + 1; i + near + 1 < n; ++i) {
     const double d = depth[static_cast<size_t>(i)];
     if (d < minDepth) continue;
     bool isMax = true;
@@ -789,6 +860,9 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
         d.caudalEdge = j - (p[j] - half) / (p[j] - p[j - 1]);
         break;
       }
+    // A disc cut by the end of the line has no body beyond it.
+    if (endSide[static_cast<size_t>(i)] > 0) d.caudalEdge = n - 1;
+    if (endSide[static_cast<size_t>(i)] < 0) d.cranialEdge = 0;
     out.push_back(d);
   }
   return out;

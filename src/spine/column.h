@@ -2,6 +2,7 @@
 // copy, the centreline, and the disc profile.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "core/image.h"
@@ -39,9 +40,12 @@ Centreline buildCentreline(const ColumnTrack& track, double stepMm = 1.0);
 std::vector<double> bodyProfile(const HuVolume& volume, const Centreline& line);
 // Cortical ring strength along the centreline: median over anterior and lateral rays of the
 // brightest value within the body's rim. High through a body, low at a disc.
-// `widthMm` (optional) receives the body's left-right width at each sample.
+// `widthMm` (optional) receives the body's left-right width at each sample; `complete`
+// (optional) 1 where every ray lay inside the field of view, 0 where some left it (the ring
+// there is read low whatever the anatomy).
 std::vector<double> ringProfile(const HuVolume& volume, const Centreline& line,
-                                std::vector<double>* widthMm = nullptr);
+                                std::vector<double>* widthMm = nullptr,
+                                std::vector<uint8_t>* complete = nullptr);
 
 // Disc candidates along the profile: positions (index into the centreline) and strengths.
 struct DiscFind {
@@ -50,8 +54,19 @@ struct DiscFind {
   double cranialEdge = 0.0;  // inferior endplate of the vertebra above (index units)
   double caudalEdge = 0.0;   // superior endplate of the vertebra below
 };
+// Discs cut by the ends of the line: sought only at an end where the line meets the edge of
+// the field of view (where the column itself ends, bone gives way to soft tissue, which is no
+// disc), and counted when at least `minMm` of the disc is in view (3 mm, or the slice
+// thickness when thicker: one thick slice blurs the endplate into the edge).
+struct EndDiscs {
+  bool cranial = false, caudal = false;
+  double minMm = 3.0;
+  // From ringProfile: the disc's ring must be seen whole over those `minMm`.
+  const std::vector<uint8_t>* ringComplete = nullptr;
+};
 // `widthMm`: body width along the line; discs are at least about half a width apart.
 std::vector<DiscFind> findDiscs(const std::vector<double>& profile, const std::vector<double>& ring,
-                                const std::vector<double>& widthMm, double stepMm);
+                                const std::vector<double>& widthMm, double stepMm,
+                                const EndDiscs& ends = {});
 
 }  // namespace spinescreen::spine::detail

@@ -1022,8 +1022,21 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
   extendLine(line, volume.grid(), 30.0);
   const std::vector<double> profile = detail::bodyProfile(volume, line);
   std::vector<double> widthMm;
-  const std::vector<double> ring = detail::ringProfile(volume, line, &widthMm);
-  const std::vector<DiscFind> discs = detail::findDiscs(profile, ring, widthMm, line.stepMm);
+  std::vector<uint8_t> ringComplete;
+  const std::vector<double> ring = detail::ringProfile(volume, line, &widthMm, &ringComplete);
+  detail::EndDiscs ends;
+  ends.minMm = std::max({g.spacing.x, g.spacing.y, g.spacing.z});
+  ends.ringComplete = &ringComplete;
+  if (line.point.size() >= 2) {
+    // An end of the line meets the field of view's edge when a few millimetres further on lies
+    // outside the volume.
+    auto outside = [&](const Vec3& p, const Vec3& dir) {
+      return std::isnan(sampleLinearLps(volume, p + dir.normalized() * 4.0, kNaN));
+    };
+    ends.cranial = outside(line.point.front(), line.tangent.front() * -1.0);
+    ends.caudal = outside(line.point.back(), line.tangent.back());
+  }
+  const std::vector<DiscFind> discs = detail::findDiscs(profile, ring, widthMm, line.stepMm, ends);
   const double last = static_cast<double>(line.point.size() - 1);
   clock.lap("profiles and discs");
 

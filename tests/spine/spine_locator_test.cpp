@@ -473,3 +473,42 @@ TEST(DiscFinder, FindsDiscsBrighterThanOsteoporoticBodiesFromTheMissingRing) {
   }
   EXPECT_LE(discs.size(), centres.size() + 1);
 }
+
+// The field of view ends 6 mm into the disc below the last body: that body is whole and its
+// disc is found, where the line meets the edge of the field of view and its ring is seen whole
+// there; where the line ends inside the volume (the column itself ended) it is not.
+TEST(DiscFinder, FindsADiscCutByTheEdgeOfTheFieldOfViewWhereTheLineMeetsIt) {
+  const double step = 1.0, period = 32.0, discHalf = 4.0;
+  std::vector<double> centres;  // disc centres (mm)
+  for (double c = 20.0; c < 200.0; c += period) centres.push_back(c);
+  // The line ends 6 mm into the last disc (2 mm short of its centre).
+  const int n = static_cast<int>(centres.back() - discHalf + 6.0) + 1;
+  std::vector<double> core(n), ring(n), width(n, 40.0);
+  for (int i = 0; i < n; ++i) {
+    double dist = 1e9;
+    for (double c : centres) dist = std::min(dist, std::abs(i * step - c));
+    const bool disc = dist < discHalf;
+    const bool endplate = !disc && dist < discHalf + 1.5;
+    core[i] = disc ? 85.0 : (endplate ? 260.0 : 150.0);
+    ring[i] = disc ? 100.0 : 300.0;
+  }
+  spine::detail::EndDiscs ends;
+  std::vector<uint8_t> complete(static_cast<size_t>(n), 1);
+  ends.ringComplete = &complete;
+  auto lastDisc = [&](const spine::detail::EndDiscs& e) {
+    const auto discs = spine::detail::findDiscs(core, ring, width, step, e);
+    return discs.empty() ? -1.0 : discs.back().index * step;
+  };
+  // Without the edge: the last disc found is the one before.
+  EXPECT_NEAR(lastDisc(ends), centres[centres.size() - 2], 2.0);
+  ends.caudal = true;
+  const auto discs = spine::detail::findDiscs(core, ring, width, step, ends);
+  ASSERT_FALSE(discs.empty());
+  EXPECT_GE(discs.back().index * step, centres.back() - discHalf);
+  EXPECT_DOUBLE_EQ(discs.back().caudalEdge, n - 1.0);
+  // The last body ends at its endplate, about where the disc begins.
+  EXPECT_NEAR(discs.back().cranialEdge * step, centres.back() - discHalf, 1.5);
+  // A ring cut by the edge is no evidence of a disc.
+  std::fill(complete.end() - 8, complete.end(), 0);
+  EXPECT_NEAR(lastDisc(ends), centres[centres.size() - 2], 2.0);
+}
