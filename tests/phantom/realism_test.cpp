@@ -193,14 +193,32 @@ void expectRealisticTissue(const HuStats& s, bool expectBone) {
 
 }  // namespace
 
+namespace {
+
+// The real abdomen CT with its reference body labels (VerSe numbering), voxel by voxel.
+struct RealAbdomen {
+  LoadedStudy ct;
+  std::vector<int> labels;
+};
+RealAbdomen loadRealAbdomen(const std::string& ctPath, const std::string& bodyMaskPath) {
+  RealAbdomen r{io::readNiftiStudy(ctPath), {}};
+  const LoadedStudy mask = io::readNiftiStudy(bodyMaskPath);
+  r.labels.assign(mask.volume.data().begin(), mask.volume.data().end());
+  return r;
+}
+
+}  // namespace
+
+#define SPINESCREEN_REQUIRE_REAL_ABDOMEN(name)                                   \
+  SPINESCREEN_REQUIRE_TEST_FILE(name##Ct, "totalseg-example/example_ct.nii.gz"); \
+  SPINESCREEN_REQUIRE_TEST_FILE(                                                 \
+      name##Mask, "totalseg-example/spine_report/totalseg_vertebrae_pp_refined.nii.gz")
+
 TEST(PhantomRealism, AbdomenPelvisHuStatisticsMatchTheRealThreeMillimetreCt) {
-  SPINESCREEN_REQUIRE_TEST_FILE(ctPath, "totalseg-example/example_ct.nii.gz");
-  SPINESCREEN_REQUIRE_TEST_FILE(
-      maskPath, "totalseg-example/spine_report/totalseg_vertebrae_pp_refined.nii.gz");
-  const LoadedStudy real = io::readNiftiStudy(ctPath);
-  const LoadedStudy mask = io::readNiftiStudy(maskPath);
-  std::vector<int> realLabels(mask.volume.data().begin(), mask.volume.data().end());
-  const HuStats r = measure(real.volume, realLabels);
+  SPINESCREEN_REQUIRE_REAL_ABDOMEN(real);
+  const RealAbdomen abdomen = loadRealAbdomen(realCt, realMask);
+  const LoadedStudy& real = abdomen.ct;
+  const HuStats r = measure(real.volume, abdomen.labels);
   print("real example_ct (3 mm)", r);
   expectRealisticTissue(r, true);
 
@@ -291,14 +309,10 @@ double lungBeside(const HuVolume& ct, const std::vector<int>& labels, int label)
 // lung lies beside T12 of the real abdomen CT (and of the real chest crop), never beside L2.
 // The phantom's recesses reach T11 in every case, T12 in some, and never L2.
 TEST(PhantomRealism, LungReachesBesideTheLastThoracicBodiesAsInTheRealAbdomenCt) {
-  SPINESCREEN_REQUIRE_TEST_FILE(ctPath, "totalseg-example/example_ct.nii.gz");
-  SPINESCREEN_REQUIRE_TEST_FILE(
-      maskPath, "totalseg-example/spine_report/totalseg_vertebrae_pp_refined.nii.gz");
-  const LoadedStudy real = io::readNiftiStudy(ctPath);
-  const LoadedStudy mask = io::readNiftiStudy(maskPath);
-  const std::vector<int> realLabels(mask.volume.data().begin(), mask.volume.data().end());
-  const double realT12 = lungBeside(real.volume, realLabels, 19);
-  const double realL2 = lungBeside(real.volume, realLabels, 21);
+  SPINESCREEN_REQUIRE_REAL_ABDOMEN(real);
+  const RealAbdomen abdomen = loadRealAbdomen(realCt, realMask);
+  const double realT12 = lungBeside(abdomen.ct.volume, abdomen.labels, 19);
+  const double realL2 = lungBeside(abdomen.ct.volume, abdomen.labels, 21);
   std::printf("real example_ct: lung beside T12 %.2f, L2 %.2f\n", realT12, realL2);
   EXPECT_GT(realT12, 0.15);
   EXPECT_LT(realL2, 0.02);
