@@ -24,18 +24,12 @@ EXTRA="${EXTRA_PHANTOM_ARGS:---fov thoracolumbar}"
 GEN_JOBS="${GEN_JOBS:-1}"
 JOBS="${JOBS:-1}"
 
-if ! [[ "$N" =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ] || ! [[ "$SEED" =~ ^[0-9]+$ ]]; then
-  echo "usage: $0 [N>=1] [SEED>=0] [OUTDIR]" >&2
-  exit 2
-fi
-if ! [[ "$GEN_JOBS" =~ ^[0-9]+$ ]] || [ "$GEN_JOBS" -lt 1 ]; then
-  echo "GEN_JOBS must be a positive integer" >&2
-  exit 2
-fi
-if [ ! -x "$BIN" ]; then
-  echo "no spinescreen executable at $BIN (build first, or set SPINESCREEN)" >&2
-  exit 2
-fi
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+need_uint N "$N" 1 "usage: $0 [N>=1] [SEED>=0] [OUTDIR]"
+need_uint SEED "$SEED" 0 "usage: $0 [N>=1] [SEED>=0] [OUTDIR]"
+need_uint GEN_JOBS "$GEN_JOBS" 1 "GEN_JOBS must be a positive integer"
+need_bin "$BIN"
 
 for mm in "$FINE" "$COARSE"; do
   PH="$OUT/phantoms_$mm"

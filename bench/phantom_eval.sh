@@ -27,22 +27,12 @@ JOBS="${JOBS:-1}"
 GEN_JOBS="${GEN_JOBS:-1}"
 TIMEOUT_S="${TIMEOUT_S:-600}"
 
-if ! [[ "$N" =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ]; then
-  echo "usage: $0 [N>=1] [SEED] [OUTDIR]" >&2
-  exit 2
-fi
-if ! [[ "$SEED" =~ ^[0-9]+$ ]]; then
-  echo "SEED must be a non-negative integer" >&2
-  exit 2
-fi
-if ! [[ "$GEN_JOBS" =~ ^[0-9]+$ ]] || [ "$GEN_JOBS" -lt 1 ]; then
-  echo "GEN_JOBS must be a positive integer" >&2
-  exit 2
-fi
-if [ ! -x "$BIN" ]; then
-  echo "no spinescreen executable at $BIN (build first, or set SPINESCREEN)" >&2
-  exit 2
-fi
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+need_uint N "$N" 1 "usage: $0 [N>=1] [SEED] [OUTDIR]"
+need_uint SEED "$SEED" 0 "SEED must be a non-negative integer"
+need_uint GEN_JOBS "$GEN_JOBS" 1 "GEN_JOBS must be a positive integer"
+need_bin "$BIN"
 
 mkdir -p "$OUT"
 PHANTOMS="$OUT/phantoms"
