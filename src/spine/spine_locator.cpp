@@ -1033,7 +1033,11 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     auto outside = [&](const Vec3& p, const Vec3& dir) {
       return std::isnan(sampleLinearLps(volume, p + dir.normalized() * 4.0, kNaN));
     };
-    ends.cranial = outside(line.point.front(), line.tangent.front() * -1.0);
+    // Only at the caudal end: there the last body is a lumbar one, tall enough to be measured
+    // next to the edge. At the cranial end the first bodies are mostly thin thoracic ones cut
+    // close to their endplate, and measuring them gave false grade 2 (200 phantoms of seed
+    // 20271201: five patients more flagged falsely, none more found; validation/spine.md).
+    ends.cranial = false;
     ends.caudal = outside(line.point.back(), line.tangent.back());
   }
   const std::vector<DiscFind> discs = detail::findDiscs(profile, ring, widthMm, line.stepMm, ends);
