@@ -152,9 +152,11 @@ LoadedStudy readNiftiStudy(const std::string& path) {
   if (!layout) throw InputError("not a readable NIfTI file (bad or corrupt header): " + path);
   const auto& ld = layout->dims;
   if (ld.size() > 3) {
-    int64_t extra = 1;
-    for (size_t d = 3; d < ld.size(); ++d) extra *= std::max<int64_t>(1, ld[d]);
-    if (extra > 1)
+    // Any extent above 1 beyond the third dimension (a product could overflow: the header's
+    // extents are arbitrary).
+    bool extra = false;
+    for (size_t d = 3; d < ld.size(); ++d) extra = extra || ld[d] > 1;
+    if (extra)
       throw UnsafeGeometryError("NIfTI volume has " + std::to_string(ld.size()) +
                                 " dimensions; only 3-D volumes are analysed");
   }
