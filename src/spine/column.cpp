@@ -622,6 +622,14 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
   std::vector<int> upPeak(static_cast<size_t>(n), 0), downPeak(static_cast<size_t>(n), 0);
   const int wide = std::max(far, static_cast<int>(std::lround(15.0 / stepMm)));
   std::vector<double> buf;
+  // Median of the profile within `wide` samples of each one: the bone around a candidate.
+  std::vector<double> around(static_cast<size_t>(n), 0.0);
+  for (int i = 0; i < n; ++i) {
+    buf.clear();
+    for (int j = std::max(0, i - wide); j <= std::min(n - 1, i + wide); ++j) buf.push_back(p[j]);
+    std::nth_element(buf.begin(), buf.begin() + buf.size() / 2, buf.end());
+    around[static_cast<size_t>(i)] = buf[buf.size() / 2];
+  }
   // A disc near either end of the line is sought with the ridges that are in view: the last
   // body before the edge of the field of view is measurable when its endplate is.
   for (int i = near + 1; i + near + 1 < n; ++i) {
@@ -651,65 +659,45 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
     }
     const double ringDrop = std::min(ru, rd) - ring[i];
     // The ridges must stand out from the bone around them (endplates, not denser trabeculae).
-    buf.clear();
-    for (int j = std::max(0, i - wide); j <= std::min(n - 1, i + wide); ++j) buf.push_back(p[j]);
-    std::nth_element(buf.begin(), buf.begin() + buf.size() / 2, buf.end());
-    const double around = buf[buf.size() / 2];
-    const double prominence = std::max(mu, md) - around;
+    const double prominence = std::max(mu, md) - around[static_cast<size_t>(i)];
     // A disc is a valley between two endplate ridges where the cortical ring is missing. In
     // osteoporotic bone the disc is brighter than the bodies, and thick slices blur its
     // endplates into one bump with it: there the missing ring alone marks the disc.
     double valley = std::min(mu, md) - p[i];
-    if (p[i] > around) valley = std::max(valley, 0.5 * ringDrop);
+    if (p[i] > around[static_cast<size_t>(i)]) valley = std::max(valley, 0.5 * ringDrop);
     depth[static_cast<size_t>(i)] = std::min({valley, ringDrop, 2.0 * prominence});
     upPeak[static_cast<size_t>(i)] = au;
     downPeak[static_cast<size_t>(i)] = ad;
   }
-  // A disc cut by the edge of the field of view at an end of the line: one endplate ridge, then at
-  // least `ends.minMm` of disc-dark samples without the cortical ring up to the end. The body on
-  // the ridge's side is whole. endSide: +1 the disc runs on to the caudal end, -1 to the cranial
-  // end.
-  std::vector<int> endSide(static_cast<size_t>(n), 0);
-  const int plateau =
-      std::max(2, static_cast<int>(std::lround(std::max(3.0, ends.minMm) / stepMm)));
-  for (int dir : {1, -1}) {
-    if (!(dir > 0 ? ends.caudal : ends.cranial)) continue;
-    const int endIdx = dir > 0 ? n - 1 : 0;
-    for (int k = plateau; k <= 2 * far && k < n; ++k) {
-      const int i = endIdx - dir * k;
-      if (i - far < 0 && dir > 0) break;
-      if (i + far >= n && dir < 0) break;
-      double pMax = -1e9, rMax = -1e9;
-      for (int j = i; j != endIdx + dir; j += dir) {
-        pMax = std::max(pMax, p[j]);
-        rMax = std::max(rMax, ring[j]);
-      }
-      double ridge = -1e9, ringRidge = -1e9;
-      int at = i;
-      for (int d = near; d <= far; ++d)
-        if (p[i - dir * d] > ridge) {
-          ridge = p[i - dir * d];
-          at = i - dir * d;
-        }
-      for (int d = rNear; d <= rFar && i - dir * d >= 0 && i - dir * d < n; ++d)
-        ringRidge = std::max(ringRidge, ring[i - dir * d]);
+  // A disc cut by the edge of the field of view at the caudal end of the line: one endplate
+  // ridge, then at least `ends.minMm` of disc-dark samples without the cortical ring up to the
+  // end. The body above it is whole.
+  std::vector<uint8_t> endDisc(static_cast<size_t>(n), 0);
+  if (ends.caudal) {
+    const int plateau =
+        std::max(2, static_cast<int>(std::lround(std::max(3.0, ends.minMm) / stepMm)));
+    for (int k = plateau; k <= 2 * far && n - 1 - k - far >= 0; ++k) {
+      const int i = n - 1 - k;
       bool whole = true;
-      for (int j = i; ends.ringComplete && j != i + dir * plateau; j += dir)
+      for (int j = i; ends.ringComplete && j < i + plateau; ++j)
         whole = whole && (*ends.ringComplete)[static_cast<size_t>(j)];
       if (!whole) continue;
+      const double pMax = *std::max_element(p.begin() + i, p.end());
+      const double rMax = *std::max_element(ring.begin() + i, ring.end());
+      const auto ridgeAt = std::max_element(p.begin() + (i - far), p.begin() + (i - near + 1));
+      double ringRidge = -1e9;
+      for (int d = rNear; d <= rFar && i - d >= 0; ++d)
+        ringRidge = std::max(ringRidge, ring[i - d]);
       const double ringDrop = ringRidge - rMax;
       // Brighter than the bone around it (osteoporosis): the missing ring alone, as above.
-      buf.clear();
-      for (int j = std::max(0, i - wide); j <= std::min(n - 1, i + wide); ++j) buf.push_back(p[j]);
-      std::nth_element(buf.begin(), buf.begin() + buf.size() / 2, buf.end());
-      double valley = ridge - pMax;
-      if (p[i] > buf[buf.size() / 2]) valley = std::max(valley, 0.5 * ringDrop);
+      double valley = *ridgeAt - pMax;
+      if (p[i] > around[static_cast<size_t>(i)]) valley = std::max(valley, 0.5 * ringDrop);
       const double d = std::min(valley, ringDrop);
       if (d > depth[static_cast<size_t>(i)]) {
         depth[static_cast<size_t>(i)] = d;
-        endSide[static_cast<size_t>(i)] = dir;
-        (dir > 0 ? upPeak : downPeak)[static_cast<size_t>(i)] = at;
-        (dir > 0 ? downPeak : upPeak)[static_cast<size_t>(i)] = endIdx;
+        endDisc[static_cast<size_t>(i)] = 1;
+        upPeak[static_cast<size_t>(i)] = static_cast<int>(ridgeAt - p.begin());
+        downPeak[static_cast<size_t>(i)] = n - 1;
       }
     }
     // The disc's centre is unseen; the middle of the run of deepest samples stands for it (the
@@ -717,14 +705,14 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
     int first = -1, last = -1;
     double deepest = -1e9;
     for (int i = 0; i < n; ++i)
-      if (endSide[static_cast<size_t>(i)] == dir) deepest = std::max(deepest, depth[i]);
+      if (endDisc[static_cast<size_t>(i)]) deepest = std::max(deepest, depth[i]);
     for (int i = 0; i < n; ++i)
-      if (endSide[static_cast<size_t>(i)] == dir && depth[i] == deepest) {
+      if (endDisc[static_cast<size_t>(i)] && depth[i] == deepest) {
         if (first < 0) first = i;
         last = i;
       }
     for (int i = first; first >= 0 && i <= last; ++i)
-      if (endSide[static_cast<size_t>(i)] == dir && i != (first + last) / 2)
+      if (endDisc[static_cast<size_t>(i)] && i != (first + last) / 2)
         depth[static_cast<size_t>(i)] = std::min(depth[i], deepest - 1.0);
   }
   // Candidates: local maxima of depth, kept 8 mm apart.
@@ -861,8 +849,7 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
         break;
       }
     // A disc cut by the end of the line has no body beyond it.
-    if (endSide[static_cast<size_t>(i)] > 0) d.caudalEdge = n - 1;
-    if (endSide[static_cast<size_t>(i)] < 0) d.cranialEdge = 0;
+    if (endDisc[static_cast<size_t>(i)]) d.caudalEdge = n - 1;
     out.push_back(d);
   }
   return out;

@@ -54,12 +54,12 @@ struct DiscFind {
   double cranialEdge = 0.0;  // inferior endplate of the vertebra above (index units)
   double caudalEdge = 0.0;   // superior endplate of the vertebra below
 };
-// Discs cut by the ends of the line: sought only at an end where the line meets the edge of
-// the field of view (where the column itself ends, bone gives way to soft tissue, which is no
+// A disc cut by the caudal end of the line: sought only when the line meets the edge of the
+// field of view there (where the column itself ends, bone gives way to soft tissue, which is no
 // disc), and counted when at least `minMm` of the disc is in view (3 mm, or the slice
 // thickness when thicker: one thick slice blurs the endplate into the edge).
 struct EndDiscs {
-  bool cranial = false, caudal = false;
+  bool caudal = false;
   double minMm = 3.0;
   // From ringProfile: the disc's ring must be seen whole over those `minMm`.
   const std::vector<uint8_t>* ringComplete = nullptr;

@@ -1037,7 +1037,6 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     // next to the edge. At the cranial end the first bodies are mostly thin thoracic ones cut
     // close to their endplate, and measuring them gave false grade 2 (200 phantoms of seed
     // 20271201: five patients more flagged falsely, none more found; validation/spine.md).
-    ends.cranial = false;
     ends.caudal = outside(line.point.back(), line.tangent.back());
   }
   const std::vector<DiscFind> discs = detail::findDiscs(profile, ring, widthMm, line.stepMm, ends);
