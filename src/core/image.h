@@ -36,6 +36,12 @@ struct Grid {
   bool sameGeometryAs(const Grid& o, double toleranceMm = 1e-3) const;
 };
 
+// The grid that divides each voxel of `g` into equal parts along every axis whose spacing
+// exceeds `maxSpacingMm`, so that no spacing exceeds it; it covers the same extent.
+Grid subdividedGrid(const Grid& g, double maxSpacingMm);
+// The grid that divides each voxel of `g` into parts[d] equal parts along axis d.
+Grid subdividedGrid(const Grid& g, const Size3& parts);
+
 template <class T>
 class Image {
  public:

@@ -24,6 +24,9 @@ constexpr double kStepMm = 0.2;  // profile sampling step
 constexpr double kHeightBridgeVoxels = 1.2;
 // Vertebral bodies grow taller by a few per cent per level towards the sacrum.
 constexpr double kHeightGrowthPerLevel = 1.04;
+// A height line must meet the body within this fraction of the centre height of mid-height;
+// a severe wedge's front (a third of the back's height) still does.
+constexpr double kMidHeightReach = 0.25;
 // How many levels away a measured body may serve as the reference for a merged body.
 constexpr double kMergedReachLevels = 3.0;
 
@@ -329,9 +332,14 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
   // Heights along the spine axis in the body's core, median over parallel lines, so that a
   // focal pit (Schmorl's node) or a rim osteophyte does not decide.
   const double lateralSpread = std::clamp(0.2 * w0, 1.0, 10.0);
+  // (A voxel of the CT: the label map may lie on a finer grid than the image it was drawn on.)
   const Grid& mg = b.mask.grid();
-  const double bridgeMm =
-      kHeightBridgeVoxels * std::max({mg.spacing.x, mg.spacing.y, mg.spacing.z});
+  double voxelMm = std::max({mg.spacing.x, mg.spacing.y, mg.spacing.z});
+  if (volume) {
+    const Vec3& vs = volume->grid().spacing;
+    voxelMm = std::max({voxelMm, vs.x, vs.y, vs.z});
+  }
+  const double bridgeMm = kHeightBridgeVoxels * voxelMm;
   const double fractions[3] = {config.anteriorFraction, config.middleFraction,
                                config.posteriorFraction};
   Measured m;
@@ -343,7 +351,9 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
       for (double dl : {-1.0, -0.5, 0.0, 0.5, 1.0}) {
         const Vec3 p = mid + f.ant * (a + da) + f.lat * (dl * lateralSpread);
         auto r = crossings(b.mask, p, f.sup, reach, bridgeMm);
-        if (!r) continue;
+        // A line that misses the body at mid-height and only grazes a rim of mask above or
+        // below it (a leak along a wall, a lip at an endplate) is outside the body.
+        if (!r || r->first > kMidHeightReach * h0 || r->second < -kMidHeightReach * h0) continue;
         if (volume && config.refineEdgesWithHu) {
           const Grid& g = b.mask.grid();
           const double search = 0.75 * std::max({g.spacing.x, g.spacing.y, g.spacing.z});

@@ -10,6 +10,14 @@
 namespace spinescreen::spine::detail {
 namespace {
 
+// Adjacent discs lie at least this fraction of the local body width apart...
+constexpr double kMinSpacingOfWidth = 0.55;
+// ...unless the body between them is crushed: down to this fraction (a body crushed to half
+// its height, with its discs, still spans about 0.45 of its width), once, between pairs of
+// normal spacing, and at a cost.
+constexpr double kMinCrushedSpacingOfWidth = 0.40;
+constexpr double kCrushedCost = 30.0;
+
 // Summed-area table of one axial slice, values clamped, for box means.
 class SliceSums {
  public:
@@ -749,6 +757,7 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
   // levels when discs in between were not seen (contrast vessel, streaks), at a cost.
   std::vector<std::vector<double>> unit(static_cast<size_t>(m), std::vector<double>(m, 0.0));
   std::vector<std::vector<int>> levels(static_cast<size_t>(m), std::vector<int>(m, 1));
+  std::vector<std::vector<bool>> isShort(static_cast<size_t>(m), std::vector<bool>(m, false));
   const double missCost = 40.0;
   for (int b = 0; b < m; ++b) {
     single[b] = gain(b);
@@ -759,21 +768,24 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
     }
     for (int a = 0; a < b; ++a) {
       const double g = gap(a, b);
-      const double minSp =
-          std::max(12.0, 0.55 * localWidth[static_cast<size_t>((peaks[a] + peaks[b]) / 2)]);
-      if (g < minSp || g > 3.0 * maxSp) continue;
-      double s = g <= maxSp ? single[a] + gain(b) : kNeg;
+      const double width = localWidth[static_cast<size_t>((peaks[a] + peaks[b]) / 2)];
+      const double minSp = std::max(12.0, kMinSpacingOfWidth * width);
+      // Closer than that, a pair may hold one crushed body, between two of normal spacing.
+      const bool shortPair = g < minSp;
+      if (g < std::max(12.0, kMinCrushedSpacingOfWidth * width) || g > 3.0 * maxSp) continue;
+      double s = g <= maxSp && !shortPair ? single[a] + gain(b) : kNeg;
       int arg = -1, argK = 1;
       for (int z = 0; z < a; ++z) {
         if (best[a][z] <= kNeg / 2) continue;
+        if (shortPair && isShort[a][z]) continue;  // two short bodies running: a split body
         const double prevUnit = unit[a][z];
         // One level, or as many as the previous spacing suggests (a disc not seen between).
         const int kFit = std::max(1, static_cast<int>(std::lround(g / prevUnit)));
         for (int k : {1, kFit}) {
-          if (k > 3 || g / k > maxSp || g / k < minSp) continue;
+          if (k > 3 || g / k > maxSp || (g / k < minSp && !(shortPair && k == 1))) continue;
           const double ratio = std::log((g / k) / prevUnit);
           const double v = best[a][z] + gain(b) - 150.0 * std::max(0.0, std::abs(ratio) - 0.15) -
-                           missCost * (k - 1);
+                           missCost * (k - 1) - (shortPair ? kCrushedCost : 0.0);
           if (v > s) {
             s = v;
             arg = z;
@@ -785,7 +797,10 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
       best[b][a] = s;
       prev[b][a] = arg;
       levels[b][a] = argK;
-      unit[b][a] = g / argK;
+      isShort[b][a] = shortPair;
+      // A crushed body's pair keeps the spacing before it for the next comparison: the body
+      // after it is compared with its normal neighbours.
+      unit[b][a] = shortPair ? unit[a][arg] : g / argK;
       if (s > bestAll) {
         bestAll = s;
         bestA = a;

@@ -43,6 +43,13 @@ Vec3 at(const std::vector<Vec3>& v, double s) {
 
 // Sampling along the axis up to which a 1 mm endplate cortex keeps its full contrast (mm).
 constexpr double kRidgeRefMm = 3.0;
+// The body label maps are written on the input grid with each axis divided until its spacing
+// is at most this: the endplates are found to a fraction of a millimetre along every column,
+// and a 3 or 5 mm slice would round a body's heights to whole slices (a biconcave middle
+// 4 mm low on 5 mm slices was measured as high as the walls).
+constexpr double kBodyGridMm = 1.0;
+// Half-width of an endplate's bright band along the axis (cortex and subchondral bone).
+constexpr double kEndplateBandMm = 1.5;
 
 // One vertebra candidate along the centreline, in centreline index units.
 struct Segment {
@@ -372,14 +379,32 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
                 (f[static_cast<size_t>(i - 1)] + f[static_cast<size_t>(i)] +
                  f[static_cast<size_t>(i) + 1]) /
                 3.0;
-          // Ridge: brightest point no further out than 1 mm past the plane.
+          // Ridge: the outermost bright band, no further out than 1 mm past the plane, that
+          // stands out from the disc beyond it: the first bone met coming from the disc (a
+          // bone island or dense trabeculae deeper inside are not the endplate); then the
+          // brightest point of that band.
           const int iLast = static_cast<int>(13.0 / hStep);
-          int ir = 0;
-          for (int i = 0; i <= std::min(iLast, n - 1); ++i)
-            if (sm[static_cast<size_t>(i)] > sm[static_cast<size_t>(ir)]) ir = i;
-          double disc = 1e9;
-          for (int i = ir; i < std::min(n, ir + static_cast<int>(5.0 / hStep)); ++i)
-            disc = std::min(disc, sm[static_cast<size_t>(i)]);
+          const int discReach = static_cast<int>(5.0 / hStep);
+          auto discBeyond = [&](int i) {
+            double d = 1e9;
+            for (int j = i; j < std::min(n, i + discReach); ++j)
+              d = std::min(d, sm[static_cast<size_t>(j)]);
+            return d;
+          };
+          int ir = -1;
+          for (int i = std::min(iLast, n - 2); i >= 1 && ir < 0; --i)
+            if (sm[static_cast<size_t>(i)] >= sm[static_cast<size_t>(i) - 1] &&
+                sm[static_cast<size_t>(i)] >= sm[static_cast<size_t>(i) + 1] &&
+                sm[static_cast<size_t>(i)] - discBeyond(i) > minStep)
+              ir = i;
+          if (ir < 0) continue;
+          {
+            const int band = static_cast<int>(kEndplateBandMm / hStep);
+            const int top = ir;
+            for (int i = std::max(0, top - band); i <= std::min(n - 1, top + band); ++i)
+              if (sm[static_cast<size_t>(i)] > sm[static_cast<size_t>(ir)]) ir = i;
+          }
+          const double disc = discBeyond(ir);
           if (!(sm[static_cast<size_t>(ir)] - disc > minStep)) continue;
           const double half = 0.5 * (sm[static_cast<size_t>(ir)] + disc);
           double edge = kNaN;
@@ -432,8 +457,19 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
     return std::isnan(h) ? hp : h;
   };
 
-  // Rasterise on the input grid inside the oriented box.
-  const Grid& g = vol.grid();
+  // Rasterise on the label map's grid (a dry run on the input grid) inside the oriented box.
+  const Grid& g = dryRun ? vol.grid() : bodies.grid();
+  // The input voxel holding a voxel of the label map: on a subdivided grid, by division.
+  Size3 parts{1, 1, 1};
+  for (int d = 0; d < 3; ++d)
+    parts[d] = std::max<int64_t>(1, std::llround(vol.grid().spacing[d] / g.spacing[d]));
+  const bool subdivided = g.sameGeometryAs(subdividedGrid(vol.grid(), parts));
+  auto huAt = [&](int64_t i, int64_t j, int64_t k, const Vec3& p) {
+    if (subdivided) return static_cast<double>(vol.at(i / parts[0], j / parts[1], k / parts[2]));
+    const Vec3 x = vol.grid().lpsToIndex(p);
+    return static_cast<double>(
+        vol.valueOr(std::llround(x.x), std::llround(x.y), std::llround(x.z), -1024.0f));
+  };
   double rMax = 0.0;
   for (const auto& r : R)
     for (double v : r) rMax = std::max(rMax, v);
@@ -475,7 +511,9 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
         const double h = q.dot(axisSup);
         const double v = q.dot(ant), u = q.dot(lat);
         bool inBody = false;
-        if (h <= limitAt(0, u, v) && h >= limitAt(1, u, v)) {
+        // (No ray reaches beyond rMax: the endplate maps are only looked up inside it.)
+        if (std::abs(u) <= rMax && std::abs(v) <= rMax && h <= limitAt(0, u, v) &&
+            h >= limitAt(1, u, v)) {
           const double rr = std::hypot(u, v);
           double th = std::atan2(u, v);
           if (th < 0) th += 2.0 * kPi;
@@ -509,7 +547,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
           const Vec3 ps = p + axisSup * (0.3 * std::max(0.0, -(v + dPost)));
           if (!inWhole && (ps - sTopP).dot(nTop) <= 0.0 && (ps - sBotP).dot(nBot) >= 0.0 &&
               v <= -dPost + 1.0 && v >= -postReach && std::abs(u) <= 45.0 &&
-              vol.at(i, j, k) >= tPost)
+              huAt(i, j, k, p) >= tPost)
             inWhole = true;
           if (inWhole) {
             whole->at(i, j, k) = label;
@@ -1095,8 +1133,9 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     }
   }
   if (segs.size() > 250) throw Error(ErrorCode::kInternal, "too many vertebra candidates");
-  model.bodies = LabelImage(g, 0);
-  if (config.wholeVertebraMask) model.vertebraeMask = LabelImage(g, 0);
+  const Grid bodyGrid = subdividedGrid(g, kBodyGridMm);
+  model.bodies = LabelImage(bodyGrid, 0);
+  if (config.wholeVertebraMask) model.vertebraeMask = LabelImage(bodyGrid, 0);
   for (size_t i = 0; i < segs.size(); ++i)
     segmentVertebra(volume, line, segs[i], static_cast<uint8_t>(i + 1), model.bodies,
                     config.wholeVertebraMask ? &model.vertebraeMask : nullptr);

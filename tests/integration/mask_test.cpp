@@ -1,5 +1,6 @@
 // Whole-program tests of `analyze --vertebrae-mask`: a small CT written here with its label
-// map in both conventions, the mask errors, and the real development CT with its peer report.
+// map in both conventions, the mask errors, and the real development CT with its peer report
+// (through the mask routes and the built-in model).
 #include <gtest/gtest.h>
 #include <itkBinaryBallStructuringElement.h>
 #include <itkBinaryErodeImageFilter.h>
@@ -317,6 +318,35 @@ void expectHeightsAgreeWithPeer(const nlohmann::json& report, const std::string&
       EXPECT_LT(v["genant_grade"].get<int>(), 2) << v["label"];
     }
 }
+// The median HU inside the peer's L1 body mask eroded by 5 mm: the reference for L1's
+// trabecular HU (the peer report's own mean and median include the cortex).
+double erodedL1Median(const std::string& ct, const std::string& bodies) {
+  const HuVolume hu = io::readNiftiStudy(ct).volume;
+  const HuVolume lab = io::readNiftiStudy(bodies).volume;
+  LabelImage l1(lab.grid(), 0);
+  for (size_t i = 0; i < l1.data().size(); ++i) l1.data()[i] = lab.data()[i] == 20;
+  using Bin = itk::Image<uint8_t, 3>;
+  using Ball = itk::BinaryBallStructuringElement<uint8_t, 3>;
+  Ball ball;
+  Ball::SizeType radius;
+  for (unsigned d = 0; d < 3; ++d)
+    radius[d] = std::max<long>(1, std::lround(5.0 / lab.grid().spacing[static_cast<int>(d)]));
+  ball.SetRadius(radius);
+  ball.CreateStructuringElement();
+  auto erode = itk::BinaryErodeImageFilter<Bin, Bin, Ball>::New();
+  erode->SetInput(toItk(l1));
+  erode->SetKernel(ball);
+  erode->SetForegroundValue(1);
+  erode->Update();
+  const LabelImage eroded = fromItk<uint8_t>(erode->GetOutput());
+  std::vector<double> values;
+  for (size_t i = 0; i < eroded.data().size(); ++i)
+    if (eroded.data()[i]) values.push_back(hu.data()[i]);
+  EXPECT_GT(values.size(), 10u);
+  if (values.empty()) return std::nan("");
+  std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+  return values[values.size() / 2];
+}
 }  // namespace
 
 // The real development CT with TotalSegmentator's whole-vertebra mask alone: the bodies are
@@ -351,40 +381,33 @@ TEST(MaskRoute, RealCtAgreesWithThePeerReport) {
   // compact focus of about 9 mm, over 176 HU, in the upper middle of the body; visible on the
   // sagittal picture) that the ROI leaves out as a focal lesion: the plain mean of the eroded
   // mask includes it (122 HU), its median does not depend on it.
-  const HuVolume hu = io::readNiftiStudy(ct).volume;
-  const HuVolume lab = io::readNiftiStudy(bodies).volume;
-  LabelImage l1(lab.grid(), 0);
-  for (size_t i = 0; i < l1.data().size(); ++i) l1.data()[i] = lab.data()[i] == 20;
-  using Bin = itk::Image<uint8_t, 3>;
-  using Ball = itk::BinaryBallStructuringElement<uint8_t, 3>;
-  Ball ball;
-  Ball::SizeType radius;
-  for (unsigned d = 0; d < 3; ++d)
-    radius[d] = std::max<long>(1, std::lround(5.0 / lab.grid().spacing[static_cast<int>(d)]));
-  ball.SetRadius(radius);
-  ball.CreateStructuringElement();
-  auto erode = itk::BinaryErodeImageFilter<Bin, Bin, Ball>::New();
-  erode->SetInput(toItk(l1));
-  erode->SetKernel(ball);
-  erode->SetForegroundValue(1);
-  erode->Update();
-  const LabelImage eroded = fromItk<uint8_t>(erode->GetOutput());
-  std::vector<double> values;
-  for (size_t i = 0; i < eroded.data().size(); ++i)
-    if (eroded.data()[i]) values.push_back(hu.data()[i]);
-  ASSERT_GT(values.size(), 10u);
-  std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
-  const double referenceMedian = values[values.size() / 2];
-  double referenceMean = 0.0;
-  for (double x : values) referenceMean += x;
-  referenceMean /= static_cast<double>(values.size());
-  std::printf("L1 trabecular HU: ours %.1f; eroded peer mask mean %.1f, median %.1f (%zu voxels)\n",
-              ours.at("L1")["trabecular_hu"].get<double>(), referenceMean, referenceMedian,
-              values.size());
+  const double referenceMedian = erodedL1Median(ct, bodies);
+  std::printf("L1 trabecular HU: ours %.1f; eroded peer mask median %.1f\n",
+              ours.at("L1")["trabecular_hu"].get<double>(), referenceMedian);
   EXPECT_NEAR(ours.at("L1")["trabecular_hu"].get<double>(), referenceMedian, 10.0);
   bool lesionNoted = false;
   for (const auto& note : ours.at("L1")["notes"])
     lesionNoted =
         lesionNoted || note.get<std::string>().find("focal bright lesion") != std::string::npos;
   EXPECT_TRUE(lesionNoted);
+}
+
+// The built-in spine model on the real development CT, against the peer tool's report: the
+// same height rule as the mask routes, no false fracture, and L1's trabecular HU.
+TEST(BuiltInModel, RealCtAgreesWithThePeerReport) {
+  SPINESCREEN_REQUIRE_TEST_FILE(ct, "totalseg-example/example_ct.nii.gz");
+  SPINESCREEN_REQUIRE_TEST_FILE(
+      bodies, "totalseg-example/spine_report/totalseg_vertebrae_pp_refined.nii.gz");
+  SPINESCREEN_REQUIRE_TEST_FILE(peerPath, "totalseg-example/spine_report/spine_report.json");
+  const auto r = analyze(ct, "", "builtin");
+  ASSERT_EQ(r.run.exitCode, 0) << r.run.output;
+  EXPECT_EQ(reportViolations(r.report), "");
+  EXPECT_EQ(r.report["vertebrae_source"], "builtin");
+  expectHeightsAgreeWithPeer(r.report, peerPath);
+  const double referenceMedian = erodedL1Median(ct, bodies);
+  const auto ours = byLabel(r.report);
+  std::printf("L1 trabecular HU: ours %.1f; eroded peer mask median %.1f\n",
+              ours.at("L1")["trabecular_hu"].get<double>(), referenceMedian);
+  EXPECT_NEAR(ours.at("L1")["trabecular_hu"].get<double>(), referenceMedian, 10.0);
+  EXPECT_EQ(r.report["patient"]["density_level"], "L1");
 }

@@ -36,6 +36,8 @@ struct ColumnSpec {
   int ribBodies = 0;        // the first this many bodies carry a rib pair (500 HU bone)
   double organTipHu = 0.0;  // > 0: a small blob of this HU on both sides of the first rib-free
                             // body, where the tip of an enhancing kidney lies
+  double islandHu = 0.0;    // > 0: a bone island (radius 4 mm, this HU) in the middle body,
+                            // 8 mm left of its centre, its top 3 mm below the upper endplate
 };
 
 // A trunk of soft tissue holding a straight column of elliptic bodies (cortical shell,
@@ -104,6 +106,11 @@ HuVolume buildColumn(const ColumnSpec& s, std::vector<Vec3>* centres) {
           const double ox = (std::abs(l) - 55.0) / 12.0, oy = (a + 14.0) / 8.0, oz = (h - hb) / 5.0;
           if (ox * ox + oy * oy + oz * oz <= 1.0) hu = s.organTipHu;
         }
+        if (s.islandHu > 0.0) {
+          const double hi = top - s.discMm - 7.0 - (s.vertebrae / 2) * period;
+          if (std::sqrt((l - 8.0) * (l - 8.0) + a * a + (h - hi) * (h - hi)) <= 4.0)
+            hu = s.islandHu;
+        }
         // Aorta: radius 12 mm, centred 14 mm left and 20 mm in front of the body centre axis
         // (so it touches the front-left of the bodies), along the whole trunk.
         if (s.aortaHu > 0.0 && std::hypot(l - 14.0, a - 20.0) <= 12.0) hu = s.aortaHu;
@@ -138,7 +145,17 @@ TEST(SpineLocator, FindsEveryBodyOfASyntheticColumnInOrder) {
   // The two end bodies touch the ends of the column; the inner ones must all be found.
   EXPECT_GE(matched, spec.vertebrae - 2);
   EXPECT_LE(matched, spec.vertebrae);
-  EXPECT_EQ(m.bodies.grid().size, v.grid().size) << "bodies must be on the input grid";
+  // The bodies lie on the input grid, each voxel divided so that no spacing exceeds 1 mm.
+  const Grid& bg = m.bodies.grid();
+  for (int d = 0; d < 3; ++d) {
+    EXPECT_LE(bg.spacing[d], 1.0 + 1e-9);
+    const double parts = v.grid().spacing[d] / bg.spacing[d];
+    EXPECT_NEAR(parts, std::round(parts), 1e-9);
+    EXPECT_EQ(bg.size[d], v.grid().size[d] * static_cast<int64_t>(std::lround(parts)));
+  }
+  EXPECT_LT((bg.indexToLps({-0.5, -0.5, -0.5}) - v.grid().indexToLps({-0.5, -0.5, -0.5})).norm(),
+            1e-6)
+      << "bodies must cover the input's extent";
 }
 
 namespace {
@@ -241,6 +258,58 @@ TEST(SpineLocator, ThinAndThickSlicesFindTheSameVertebrae) {
     ++compared;
   }
   EXPECT_GE(compared, 3);
+}
+
+namespace {
+// Length of the body mask along the line through a body's centre, parallel to the z axis.
+double maskHeightThrough(const SpineModel& m, const Vec3& centre) {
+  const Grid& g = m.bodies.grid();
+  const Vec3 c = g.lpsToIndex(centre);
+  const int64_t i = std::llround(c.x), j = std::llround(c.y);
+  const int64_t k0 = std::llround(c.z);
+  const uint8_t label = m.bodies.valueOr(i, j, k0, 0);
+  if (label == 0) return 0.0;
+  int64_t lo = k0, hi = k0;
+  while (m.bodies.valueOr(i, j, lo - 1, 0) == label) --lo;
+  while (m.bodies.valueOr(i, j, hi + 1, 0) == label) ++hi;
+  return static_cast<double>(hi - lo + 1) * g.spacing.z;
+}
+}  // namespace
+
+// On 3 mm slices a body 22.5 mm tall keeps its height in the label map (on the slices' own
+// grid it was 24 mm tall).
+TEST(SpineLocator, BodiesKeepTheirHeightOnThickSlices) {
+  ColumnSpec spec;
+  spec.vertebrae = 6;
+  spec.bodyHeightMm = 22.5;
+  spec.spacingMm = 0.8;
+  spec.sliceMm = 3.0;
+  std::vector<Vec3> truth;
+  const SpineModel m = spine::locateSpine(buildColumn(spec, &truth));
+  int checked = 0;
+  for (size_t i = 1; i + 1 < truth.size(); ++i) {
+    const double h = maskHeightThrough(m, truth[i]);
+    if (h == 0.0) continue;  // body not segmented (the end bodies of this short column)
+    EXPECT_NEAR(h, spec.bodyHeightMm, 1.0) << "body " << i;
+    ++checked;
+  }
+  EXPECT_GE(checked, 2);
+}
+
+// A bone island just under an endplate, brighter than the endplate's cortex, is not the
+// endplate: the body reaches its disc above the island too (the brightest point along the
+// axis had made the island the endplate: 16 mm of 24).
+TEST(SpineLocator, ABoneIslandUnderTheEndplateIsNotTheEndplate) {
+  ColumnSpec spec;
+  spec.spacingMm = 0.8;
+  spec.sliceMm = 1.0;
+  spec.islandHu = 900.0;
+  std::vector<Vec3> truth;
+  const SpineModel m = spine::locateSpine(buildColumn(spec, &truth));
+  const Vec3 middle = truth[static_cast<size_t>(spec.vertebrae / 2)];
+  // Through the island (the brightest point under the endplate) and beside it.
+  EXPECT_NEAR(maskHeightThrough(m, middle + Vec3{8.0, 0.0, 0.0}), spec.bodyHeightMm, 1.5);
+  EXPECT_NEAR(maskHeightThrough(m, middle), spec.bodyHeightMm, 1.5);
 }
 
 // A disc that is not seen (here: bone throughout) must not merge two bodies into one: the disc
@@ -511,4 +580,57 @@ TEST(DiscFinder, FindsADiscCutByTheEdgeOfTheFieldOfViewWhereTheLineMeetsIt) {
   // A ring cut by the edge is no evidence of a disc.
   std::fill(complete.end() - 8, complete.end(), 0);
   EXPECT_NEAR(lastDisc(ends), centres[centres.size() - 2], 2.0);
+}
+
+namespace {
+// Core and ring profiles of a column whose discs lie at `discs` (mm); each body has a shallow
+// valley of `valleyHu` at its middle (the dark mid-body of osteoporotic bone).
+struct Profiles {
+  std::vector<double> core, ring, width;
+};
+Profiles columnProfiles(const std::vector<double>& discs, int n, double valleyHu) {
+  Profiles p{std::vector<double>(n), std::vector<double>(n), std::vector<double>(n, 40.0)};
+  const double discHalf = 3.0;
+  for (int i = 0; i < n; ++i) {
+    double dist = 1e9;
+    for (double c : discs) dist = std::min(dist, std::abs(i - c));
+    const bool disc = dist < discHalf;
+    const bool endplate = !disc && dist < discHalf + 1.5;
+    double mid = 1e9;  // distance to the nearest mid-body
+    for (size_t q = 0; q + 1 < discs.size(); ++q)
+      mid = std::min(mid, std::abs(i - 0.5 * (discs[q] + discs[q + 1])));
+    p.core[i] =
+        disc ? 70.0 : (endplate ? 240.0 : 130.0 - valleyHu * std::exp(-0.5 * mid * mid / 4.0));
+    p.ring[i] = disc ? 90.0 : 300.0;
+  }
+  return p;
+}
+}  // namespace
+
+// A body crushed to half its height between normal ones: both its discs are found, though
+// they lie closer together than the usual floor (0.55 of the body width).
+TEST(DiscFinder, FindsBothDiscsOfACrushedBody) {
+  const std::vector<double> discs = {20, 52, 84, 101, 133, 165, 197};  // 101: 17 mm after 84
+  const Profiles p = columnProfiles(discs, 215, 0.0);
+  const auto found = spine::detail::findDiscs(p.core, p.ring, p.width, 1.0);
+  for (double c : discs) {
+    double nearest = 1e9;
+    for (const auto& d : found) nearest = std::min(nearest, std::abs(d.index - c));
+    EXPECT_LE(nearest, 2.0) << "disc at " << c << " mm missed";
+  }
+  EXPECT_EQ(found.size(), discs.size());
+}
+
+// Dark mid-body valleys in every body are no discs: a run of half spacings is not a run of
+// crushed bodies.
+TEST(DiscFinder, DoesNotSplitBodiesAtMidBodyValleys) {
+  const std::vector<double> discs = {20, 52, 84, 116, 148, 180};
+  const Profiles p = columnProfiles(discs, 198, 60.0);
+  const auto found = spine::detail::findDiscs(p.core, p.ring, p.width, 1.0);
+  EXPECT_EQ(found.size(), discs.size());
+  for (const auto& d : found) {
+    double nearest = 1e9;
+    for (double c : discs) nearest = std::min(nearest, std::abs(d.index - c));
+    EXPECT_LE(nearest, 2.0) << "disc found at " << d.index << " mm";
+  }
 }

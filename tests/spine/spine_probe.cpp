@@ -187,9 +187,11 @@ int main(int argc, char** argv) {
           const double gv = std::clamp((hu + 200.0) / 1000.0 * 255.0, 0.0, 255.0);
           double c3[3] = {gv, gv, gv};
           const int64_t ii = std::lround(idx.x), jj = std::lround(idx.y), kk = std::lround(idx.z);
-          if (g.contains(ii, jj, kk)) {
-            int lab = m.bodies.at(ii, jj, kk);
-            int wl = m.vertebraeMask.empty() ? 0 : m.vertebraeMask.at(ii, jj, kk);
+          const Vec3 bx = m.bodies.grid().lpsToIndex(p);
+          const int64_t bi = std::lround(bx.x), bj = std::lround(bx.y), bk = std::lround(bx.z);
+          if (g.contains(ii, jj, kk) && m.bodies.grid().contains(bi, bj, bk)) {
+            int lab = m.bodies.at(bi, bj, bk);
+            int wl = m.vertebraeMask.empty() ? 0 : m.vertebraeMask.at(bi, bj, bk);
             if (lab || wl) {
               const auto* cl = colors[(lab ? lab : wl) % 8];
               const double a = lab ? 0.4 : 0.15;
