@@ -27,6 +27,9 @@ constexpr double kHeightGrowthPerLevel = 1.04;
 // A height line must meet the body within this fraction of the centre height of mid-height;
 // a severe wedge's front (a third of the back's height) still does.
 constexpr double kMidHeightReach = 0.25;
+// A body whose back is taller than this fraction of its width may be two bodies merged: one
+// body's height is 0.55-0.7 of its width from T1 to L5, two bodies' with their disc over 1.1.
+constexpr double kMergedHeightOfWidth = 0.85;
 // How many levels away a measured body may serve as the reference for a merged body.
 constexpr double kMergedReachLevels = 3.0;
 
@@ -198,6 +201,7 @@ Frame bodyFrame(const Vertebra& v, const BodyImage& b, const std::optional<Vec3>
 
 struct Measured {
   Heights h;
+  double widthMm = 0.0;  // side to side through the centre
   std::vector<std::pair<Vec3, Vec3>> segments;
 };
 
@@ -386,6 +390,7 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
     return std::nullopt;
   }
   m.h = {hs[0], hs[1], hs[2]};
+  m.widthMm = w0;
   return m;
 }
 
@@ -395,6 +400,7 @@ void measureHeights(const HuVolume& volume, SpineModel& model, const Morphometry
   if (model.bodies.empty()) return;
   const auto boxes = labelBoxes(model.bodies);
   auto& vs = model.vertebrae;
+  std::vector<double> width(vs.size(), 0.0);
   // Body centroids for the column direction at each level.
   for (size_t i = 0; i < vs.size(); ++i) {
     Vertebra& v = vs[i];
@@ -427,37 +433,38 @@ void measureHeights(const HuVolume& volume, SpineModel& model, const Morphometry
     }
     v.heights = m->h;
     v.heightSegmentsLps = m->segments;
+    width[i] = m->widthMm;
     if (!v.axisSuperior) v.axisSuperior = f.sup;
     if (!v.axisAnterior) v.axisAnterior = f.ant;
   }
-  // A body far taller than its measured neighbours is two bodies merged. The nearest measured
-  // body on each side within kMergedReachLevels levels is the reference, scaled by the usual
-  // growth of vertebral height per level towards the sacrum.
+  // A body far taller than its measured neighbours is two bodies merged. The reference is the
+  // tallest of the measured bodies within kMergedReachLevels levels, each scaled by the usual
+  // growth of vertebral height per level towards the sacrum (the tallest, so that a crushed
+  // neighbour does not make a normal body look merged).
   std::vector<double> hp(vs.size(), 0.0);
   for (size_t i = 0; i < vs.size(); ++i)
     if (vs[i].measurable && vs[i].heights) hp[i] = vs[i].heights->posteriorMm;
-  const auto n = static_cast<std::ptrdiff_t>(vs.size());
   for (size_t i = 0; i < vs.size(); ++i) {
     if (hp[i] <= 0.0) continue;
     const auto a = columnOrdinal(vs[i].label);
     if (!a) continue;
-    double tallest = 0.0;
-    for (std::ptrdiff_t dir : {-1, 1}) {
-      for (std::ptrdiff_t j = static_cast<std::ptrdiff_t>(i) + dir; j >= 0 && j < n; j += dir) {
-        const auto b = columnOrdinal(vs[static_cast<size_t>(j)].label);
-        if (!b || std::abs(*a - *b) > kMergedReachLevels + 1e-9) break;
-        const double h = hp[static_cast<size_t>(j)];
-        if (h <= 0.0) continue;
-        tallest = std::max(tallest, h * std::pow(kHeightGrowthPerLevel, *a - *b));
-        break;
-      }
+    std::vector<double> near;
+    for (size_t j = 0; j < vs.size(); ++j) {
+      if (j == i || hp[j] <= 0.0) continue;
+      const auto b = columnOrdinal(vs[j].label);
+      if (!b || std::abs(*a - *b) > kMergedReachLevels + 1e-9) continue;
+      near.push_back(hp[j] * std::pow(kHeightGrowthPerLevel, *a - *b));
     }
-    if (tallest > 0.0 && hp[i] > config.maxPosteriorOverNeighbourRatio * tallest) {
+    const double reference = near.empty() ? 0.0 : *std::max_element(near.begin(), near.end());
+    // Two bodies with their disc are taller than wide; a single body is about half as tall
+    // as it is wide (a normal body beside a crushed one is also far taller than it).
+    if (reference > 0.0 && hp[i] > config.maxPosteriorOverNeighbourRatio * reference &&
+        hp[i] > kMergedHeightOfWidth * width[i]) {
       Vertebra& v = vs[i];
       v.measurable = false;
       v.notMeasurableReason = "heights could not be measured: implausible body (posterior height " +
-                              fmt1(hp[i]) + " mm against " + fmt1(tallest) +
-                              " mm next to it): two vertebrae merged?";
+                              fmt1(hp[i]) + " mm against " + fmt1(reference) +
+                              " mm around it): two vertebrae merged?";
       v.heights.reset();
       v.heightSegmentsLps.clear();
     }

@@ -323,6 +323,29 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
         R[static_cast<size_t>(pl)][static_cast<size_t>(a)] = median(w);
       }
   }
+  // Towards the endplates a plane square to the axis runs into the disc wherever the endplate
+  // is tilted against it (a lordotic or wedged body), and partial volume rounds the corners:
+  // the outline there is at least the middle half's (the endplate maps end the body).
+  {
+    std::array<double, kRays> env{};
+    for (int a = 0; a < kRays; ++a) {
+      std::vector<double> w;
+      for (int pl = 0; pl < nPlanes; ++pl) {
+        const double h = hMin - 1.0 + pl;
+        if (h >= 0.5 * hMin && h <= 0.5 * hMax)
+          w.push_back(R[static_cast<size_t>(pl)][static_cast<size_t>(a)]);
+      }
+      env[static_cast<size_t>(a)] = w.empty() ? 0.0 : median(w);
+    }
+    for (int pl = 0; pl < nPlanes; ++pl) {
+      const double h = hMin - 1.0 + pl;
+      if (h >= 0.5 * hMin && h <= 0.5 * hMax) continue;
+      for (int a = 0; a < kRays; ++a) {
+        double& r = R[static_cast<size_t>(pl)][static_cast<size_t>(a)];
+        r = std::max(r, env[static_cast<size_t>(a)]);
+      }
+    }
+  }
 
   // Endplates column by column: along the axis, each column of the body ends at the outer edge
   // of its endplate cortex. A wedged, biconcave or crushed body departs from the two planes

@@ -265,6 +265,8 @@ TEST(Morphometry, RefusesABodyFarTallerThanItsNeighbours) {
   std::vector<BodySpec> bodies(3);
   for (int i = 0; i < 3; ++i) {
     bodies[i].centre.z = centresZ[i] + 0.11;
+    bodies[i].widthMm = 30.0;  // mid-thoracic bodies
+    bodies[i].depthMm = 26.0;
     bodies[i].hp = heights[i];
     bodies[i].hm = heights[i];
     bodies[i].ha = i == 1 ? 0.6 * heights[i] : heights[i];
@@ -293,6 +295,10 @@ TEST(Morphometry, RefusesAMergedBodyWhoseAdjacentBodiesWereNotMeasured) {
   // below. Scaled by the usual growth per level, T6 says T3 should be about 15 mm tall.
   auto run = [](const std::string& farLabel, double tallHp) {
     std::vector<BodySpec> bodies(2);
+    for (BodySpec& b : bodies) {
+      b.widthMm = 30.0;  // upper thoracic bodies
+      b.depthMm = 24.0;
+    }
     bodies[0].centre.z = 40.11;
     bodies[0].ha = bodies[0].hm = bodies[0].hp = tallHp;
     bodies[1].centre.z = -40.11;
@@ -309,6 +315,37 @@ TEST(Morphometry, RefusesAMergedBodyWhoseAdjacentBodiesWereNotMeasured) {
   EXPECT_TRUE(run("T6", 16.0).vertebrae[0].measurable);
   // Four levels away is too far to judge.
   EXPECT_TRUE(run("T7", 34.0).vertebrae[0].measurable);
+}
+
+TEST(Morphometry, ABodyNextToACrushedOneIsNotTakenForTwoMerged) {
+  // L1 23 mm tall behind, next to a T12 crushed to 14 mm and nothing else measured: 1.6 times
+  // its neighbour, but half as tall as it is wide, as one body is.
+  {
+    std::vector<BodySpec> pair(2);
+    pair[0].centre.z = 30.11;
+    pair[0].ha = pair[0].hm = pair[0].hp = 14.0;
+    pair[1].centre.z = -20.11;
+    pair[1].ha = pair[1].hm = pair[1].hp = 23.0;
+    SpineModel m = stackedBodies({"T12", "L1"}, pair, 110.0, 10);
+    morphometry::measureHeights(HuVolume(m.bodies.grid(), 0), m, {});
+    for (const Vertebra& v : m.vertebrae)
+      EXPECT_TRUE(v.measurable) << v.label << ": " << v.notMeasurableReason;
+  }
+  // L2 normal, L3 crushed to 14 mm, L4 wedged with a 23 mm back: against L3 alone L4 looks
+  // more than 1.35 times too tall; against the tallest of its measured neighbours it is not.
+  std::vector<BodySpec> bodies(3);
+  const double z[3] = {45.11, 0.11, -45.11};
+  const double hp[3] = {22.0, 14.0, 23.0};
+  for (int i = 0; i < 3; ++i) {
+    bodies[i].centre.z = z[i];
+    bodies[i].ha = bodies[i].hm = bodies[i].hp = hp[i];
+  }
+  bodies[2].ha = 11.0;
+  bodies[2].hm = 17.0;
+  SpineModel m = stackedBodies({"L2", "L3", "L4"}, bodies, 140.0, 10);
+  morphometry::measureHeights(HuVolume(m.bodies.grid(), 0), m, {});
+  for (const Vertebra& v : m.vertebrae)
+    EXPECT_TRUE(v.measurable) << v.label << ": " << v.notMeasurableReason;
 }
 
 TEST(Morphometry, BodyMissingFromTheLabelMapIsNotMeasurable) {

@@ -36,6 +36,7 @@ struct ColumnSpec {
   int ribBodies = 0;        // the first this many bodies carry a rib pair (500 HU bone)
   double organTipHu = 0.0;  // > 0: a small blob of this HU on both sides of the first rib-free
                             // body, where the tip of an enhancing kidney lies
+  double wedgeDeg = 0.0;    // endplates tilted by half this each, every body taller in front
   double islandHu = 0.0;    // > 0: a bone island (radius 4 mm, this HU) in the middle body,
                             // 8 mm left of its centre, its top 3 mm below the upper endplate
 };
@@ -76,8 +77,11 @@ HuVolume buildColumn(const ColumnSpec& s, std::vector<Vec3>* centres) {
         const double rel = top - h;  // distance below the column's top
         if (rel >= 0.0 && rel <= s.vertebrae * period) {
           const double inPeriod = std::fmod(rel, period);
+          // Wedged bodies: each endplate tilted, so the disc is thinner in front.
+          const double tilt = a * std::tan(0.5 * s.wedgeDeg * 3.14159265358979 / 180.0);
           const bool inDisc =
-              inPeriod < s.discMm && static_cast<int>(std::floor(rel / period)) != s.fusedDisc;
+              ((inPeriod >= tilt && inPeriod < s.discMm - tilt) || inPeriod >= period + tilt) &&
+              static_cast<int>(std::floor(rel / period)) != s.fusedDisc;
           // Body: ellipse 20 mm (lateral) x 15 mm (AP) half axes.
           const double bx = l / 20.0, by = a / 15.0;
           const double br = std::sqrt(bx * bx + by * by);
@@ -85,7 +89,9 @@ HuVolume buildColumn(const ColumnSpec& s, std::vector<Vec3>* centres) {
             if (inDisc) {
               hu = s.discHu;
             } else {
-              const double fromEnd = std::min(inPeriod - s.discMm, period - inPeriod);
+              const double fromEnd = inPeriod < tilt ? tilt - inPeriod
+                                                     : std::min(inPeriod - (s.discMm - tilt),
+                                                                period + tilt - inPeriod);
               hu = (br > 0.92 || fromEnd < 1.5) ? s.cortexHu : s.trabecularHu;
             }
           }
@@ -310,6 +316,31 @@ TEST(SpineLocator, ABoneIslandUnderTheEndplateIsNotTheEndplate) {
   // Through the island (the brightest point under the endplate) and beside it.
   EXPECT_NEAR(maskHeightThrough(m, middle + Vec3{8.0, 0.0, 0.0}), spec.bodyHeightMm, 1.5);
   EXPECT_NEAR(maskHeightThrough(m, middle), spec.bodyHeightMm, 1.5);
+}
+
+// Bodies taller in front than behind (a lordotic column): their endplates are tilted against
+// the planes square to the centreline, and each body's endplates are followed to both walls
+// (at the planes alone the front would be 2.6 mm short and the back 2.3 mm long).
+TEST(SpineLocator, WedgedBodiesKeepTheirHeightAtBothWalls) {
+  ColumnSpec spec;
+  spec.vertebrae = 6;
+  spec.spacingMm = 0.8;
+  spec.sliceMm = 1.0;
+  spec.wedgeDeg = 12.0;
+  std::vector<Vec3> truth;
+  const SpineModel m = spine::locateSpine(buildColumn(spec, &truth));
+  const double t = std::tan(0.5 * spec.wedgeDeg * 3.14159265358979 / 180.0);
+  int checked = 0;
+  for (size_t i = 1; i + 1 < truth.size(); ++i) {
+    if (maskHeightThrough(m, truth[i]) == 0.0) continue;
+    for (double a : {-11.0, 0.0, 11.0}) {
+      // Anterior is -y.
+      const double h = maskHeightThrough(m, truth[i] + Vec3{0.0, -a, 0.0});
+      EXPECT_NEAR(h, spec.bodyHeightMm + 2.0 * a * t, 1.5) << "body " << i << " at " << a << " mm";
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 3);
 }
 
 // A disc that is not seen (here: bone throughout) must not merge two bodies into one: the disc
