@@ -325,26 +325,17 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
   }
   // Towards the endplates a plane square to the axis runs into the disc wherever the endplate
   // is tilted against it (a lordotic or wedged body), and partial volume rounds the corners:
-  // the outline there is at least the middle half's (the endplate maps end the body).
-  {
-    std::array<double, kRays> env{};
-    for (int a = 0; a < kRays; ++a) {
-      std::vector<double> w;
-      for (int pl = 0; pl < nPlanes; ++pl) {
-        const double h = hMin - 1.0 + pl;
-        if (h >= 0.5 * hMin && h <= 0.5 * hMax)
-          w.push_back(R[static_cast<size_t>(pl)][static_cast<size_t>(a)]);
-      }
-      env[static_cast<size_t>(a)] = w.empty() ? 0.0 : median(w);
-    }
+  // where both endplates of a column were found on the CT, the outline there is at least the
+  // middle half's (elsewhere the planes end the body, and the ring keeps it out of the disc).
+  std::array<double, kRays> env{};
+  for (int a = 0; a < kRays; ++a) {
+    std::vector<double> w;
     for (int pl = 0; pl < nPlanes; ++pl) {
       const double h = hMin - 1.0 + pl;
-      if (h >= 0.5 * hMin && h <= 0.5 * hMax) continue;
-      for (int a = 0; a < kRays; ++a) {
-        double& r = R[static_cast<size_t>(pl)][static_cast<size_t>(a)];
-        r = std::max(r, env[static_cast<size_t>(a)]);
-      }
+      if (h >= 0.5 * hMin && h <= 0.5 * hMax)
+        w.push_back(R[static_cast<size_t>(pl)][static_cast<size_t>(a)]);
     }
+    env[static_cast<size_t>(a)] = w.empty() ? 0.0 : median(w);
   }
 
   // Endplates column by column: along the axis, each column of the body ends at the outer edge
@@ -424,7 +415,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
           {
             const int band = static_cast<int>(kEndplateBandMm / hStep);
             const int top = ir;
-            for (int i = std::max(0, top - band); i <= std::min(n - 1, top + band); ++i)
+            for (int i = std::max(0, top - band); i <= std::min({n - 1, top + band, iLast}); ++i)
               if (sm[static_cast<size_t>(i)] > sm[static_cast<size_t>(ir)]) ir = i;
           }
           const double disc = discBeyond(ir);
@@ -470,14 +461,18 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
     }
   }
   // The superior (side 0) or inferior limit of the body at (u, v).
-  auto limitAt = [&](int side, double u, double v) {
-    const double hp = side == 0 ? planeHeight(pSup, nSup, u, v) : planeHeight(pInf, nInf, u, v);
-    if (!columnEndplates) return hp;
+  // The endplate found on the CT for the column at (u, v), or NaN.
+  auto mapAt = [&](int side, double u, double v) {
+    if (!columnEndplates) return kNaN;
     const int iu = static_cast<int>(std::lround((u + mapU) / mapStep));
     const int iv = static_cast<int>(std::lround((v - mapV0) / mapStep));
-    if (iu < 0 || iu >= mapNu || iv < 0 || iv >= mapNv) return hp;
-    const double h = (side == 0 ? topMap : botMap)[static_cast<size_t>(iu) * mapNv + iv];
-    return std::isnan(h) ? hp : h;
+    if (iu < 0 || iu >= mapNu || iv < 0 || iv >= mapNv) return kNaN;
+    return (side == 0 ? topMap : botMap)[static_cast<size_t>(iu) * mapNv + iv];
+  };
+  auto limitAt = [&](int side, double u, double v) {
+    const double h = mapAt(side, u, v);
+    if (!std::isnan(h)) return h;
+    return side == 0 ? planeHeight(pSup, nSup, u, v) : planeHeight(pInf, nInf, u, v);
   };
 
   // Rasterise on the label map's grid (a dry run on the input grid) inside the oriented box.
@@ -547,8 +542,10 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
           const int pl =
               std::clamp(static_cast<int>(std::lround(h - (hMin - 1.0))), 0, nPlanes - 1);
           const auto& r = R[static_cast<size_t>(pl)];
-          const double lim =
-              r[static_cast<size_t>(a0)] * (1 - fr) + r[static_cast<size_t>(a1)] * fr;
+          double lim = r[static_cast<size_t>(a0)] * (1 - fr) + r[static_cast<size_t>(a1)] * fr;
+          if (rr > lim && !std::isnan(mapAt(0, u, v)) && !std::isnan(mapAt(1, u, v)))
+            lim = std::max(
+                lim, env[static_cast<size_t>(a0)] * (1 - fr) + env[static_cast<size_t>(a1)] * fr);
           inBody = rr <= lim;
         }
         if (inBody) {
