@@ -50,6 +50,8 @@ constexpr double kRidgeRefMm = 3.0;
 constexpr double kBodyGridMm = 1.0;
 // Half-width of an endplate's bright band along the axis (cortex and subchondral bone).
 constexpr double kEndplateBandMm = 1.5;
+// Endplates are sought in columns at least this far inside the body's outline.
+constexpr double kWallMarginMm = 3.0;
 
 // One vertebra candidate along the centreline, in centreline index units.
 struct Segment {
@@ -373,7 +375,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
         double th = std::atan2(u, v);
         if (th < 0) th += 2.0 * kPi;
         const int a = static_cast<int>(std::lround(th / (2.0 * kPi) * kRays)) % kRays;
-        if (rr > midR[static_cast<size_t>(a)] - 1.0) continue;
+        if (rr > midR[static_cast<size_t>(a)] - kWallMarginMm) continue;
         const Vec3 base = c + ant * v + lat * u;
         for (int side = 0; side < 2; ++side) {
           const double hp =
@@ -459,6 +461,33 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
         }
       *mp = out;
     }
+    // Next to the walls a column runs along the wall's cortex and its endplate is not clear:
+    // the maps are carried out to the outline from the columns inside, a millimetre a pass.
+    for (auto* mp : {&topMap, &botMap})
+      for (int pass = 0; pass < static_cast<int>(kWallMarginMm / mapStep) + 1; ++pass) {
+        std::vector<double> out = *mp;
+        for (int iu = 0; iu < mapNu; ++iu)
+          for (int iv = 0; iv < mapNv; ++iv) {
+            if (!std::isnan((*mp)[static_cast<size_t>(iu) * mapNv + iv])) continue;
+            const double u = -mapU + iu * mapStep, v = mapV0 + iv * mapStep;
+            double th = std::atan2(u, v);
+            if (th < 0) th += 2.0 * kPi;
+            const int a = static_cast<int>(std::lround(th / (2.0 * kPi) * kRays)) % kRays;
+            if (std::hypot(u, v) > midR[static_cast<size_t>(a)] + 1.0) continue;
+            double sum = 0.0;
+            int cnt = 0;
+            for (const auto& [du, dv] : {std::pair{-1, 0}, {1, 0}, {0, -1}, {0, 1}}) {
+              const int ju = iu + du, jv = iv + dv;
+              if (ju < 0 || ju >= mapNu || jv < 0 || jv >= mapNv) continue;
+              const double x = (*mp)[static_cast<size_t>(ju) * mapNv + jv];
+              if (std::isnan(x)) continue;
+              sum += x;
+              ++cnt;
+            }
+            if (cnt > 0) out[static_cast<size_t>(iu) * mapNv + iv] = sum / cnt;
+          }
+        *mp = out;
+      }
   }
   // The superior (side 0) or inferior limit of the body at (u, v).
   // The endplate found on the CT for the column at (u, v), or NaN.
