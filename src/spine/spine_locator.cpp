@@ -489,7 +489,6 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
         *mp = out;
       }
   }
-  // The superior (side 0) or inferior limit of the body at (u, v).
   // The endplate found on the CT for the column at (u, v), or NaN.
   auto mapAt = [&](int side, double u, double v) {
     if (!columnEndplates) return kNaN;
@@ -498,6 +497,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
     if (iu < 0 || iu >= mapNu || iv < 0 || iv >= mapNv) return kNaN;
     return (side == 0 ? topMap : botMap)[static_cast<size_t>(iu) * mapNv + iv];
   };
+  // The superior (side 0) or inferior limit of the body at (u, v).
   auto limitAt = [&](int side, double u, double v) {
     const double h = mapAt(side, u, v);
     if (!std::isnan(h)) return h;
