@@ -320,7 +320,7 @@ TEST(SpineLocator, ABoneIslandUnderTheEndplateIsNotTheEndplate) {
 
 // Bodies taller in front than behind (a lordotic column): their endplates are tilted against
 // the planes square to the centreline, and each body's endplates are followed to both walls
-// (at the planes alone the front would be 2.6 mm short and the back 2.3 mm long).
+// (at the planes alone the front would be 2.3 mm short and the back 2.3 mm long).
 TEST(SpineLocator, WedgedBodiesKeepTheirHeightAtBothWalls) {
   ColumnSpec spec;
   spec.vertebrae = 6;
