@@ -506,16 +506,15 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
 
   // Rasterise on the label map's grid (a dry run on the input grid) inside the oriented box.
   const Grid& g = dryRun ? vol.grid() : bodies.grid();
-  // The input voxel holding a voxel of the label map: on a subdivided grid, by division.
+  // The label map's grid divides every input voxel into equal parts (locateSpine makes it so):
+  // the input voxel holding one of its voxels is found by division.
   Size3 parts{1, 1, 1};
   for (int d = 0; d < 3; ++d)
     parts[d] = std::max<int64_t>(1, std::llround(vol.grid().spacing[d] / g.spacing[d]));
-  const bool subdivided = g.sameGeometryAs(subdividedGrid(vol.grid(), parts));
-  auto huAt = [&](int64_t i, int64_t j, int64_t k, const Vec3& p) {
-    if (subdivided) return static_cast<double>(vol.at(i / parts[0], j / parts[1], k / parts[2]));
-    const Vec3 x = vol.grid().lpsToIndex(p);
-    return static_cast<double>(
-        vol.valueOr(std::llround(x.x), std::llround(x.y), std::llround(x.z), -1024.0f));
+  if (!g.sameGeometryAs(subdividedGrid(vol.grid(), parts)))
+    throw Error(ErrorCode::kInternal, "body label map is not a subdivision of the input grid");
+  auto huAt = [&](int64_t i, int64_t j, int64_t k) {
+    return static_cast<double>(vol.at(i / parts[0], j / parts[1], k / parts[2]));
   };
   double rMax = 0.0;
   for (const auto& r : R)
@@ -595,8 +594,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
           // a slab that drops by about a third of the distance behind the posterior wall.
           const Vec3 ps = p + axisSup * (0.3 * std::max(0.0, -(v + dPost)));
           if (!inWhole && (ps - sTopP).dot(nTop) <= 0.0 && (ps - sBotP).dot(nBot) >= 0.0 &&
-              v <= -dPost + 1.0 && v >= -postReach && std::abs(u) <= 45.0 &&
-              huAt(i, j, k, p) >= tPost)
+              v <= -dPost + 1.0 && v >= -postReach && std::abs(u) <= 45.0 && huAt(i, j, k) >= tPost)
             inWhole = true;
           if (inWhole) {
             whole->at(i, j, k) = label;
