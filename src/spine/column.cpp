@@ -17,6 +17,11 @@ constexpr double kMinSpacingOfWidth = 0.55;
 // normal spacing, and at a cost.
 constexpr double kMinCrushedSpacingOfWidth = 0.40;
 constexpr double kCrushedCost = 30.0;
+// Disc candidates (valleys of the profile) are kept at least this far apart.
+constexpr double kDiscCandidateSepMm = 4.0;
+// Lowest score a slice must beat to count as column (the threshold is otherwise drawn from the
+// scan's own best slices).
+constexpr double kMinColumnScore = 20.0;
 
 // Summed-area table of one axial slice, values clamped, for box means.
 class SliceSums {
@@ -145,6 +150,7 @@ ColumnTrack trackColumn(const HuVolume& work) {
            0.4 * std::clamp(walls - canal, -200.0, 300.0);
   };
   const int kCand = 6;
+  const double kTwinMinMm = 10.0, kTwinTolMm = 8.0;
   std::vector<std::vector<Candidate>> cands(static_cast<size_t>(nz));
   std::vector<double> score(static_cast<size_t>(nx * ny));
   for (int k = 0; k < nz; ++k) {
@@ -272,6 +278,21 @@ ColumnTrack trackColumn(const HuVolume& work) {
       ++n;
       out.push_back(cc);
     }
+    // A body-like structure with a twin mirrored across the body's midline is one of a pair
+    // (sacral alae, kidneys, psoas), not the column, which is single. Within 10 mm of the
+    // midline two mirrored maxima may lie in the column's own body.
+    std::vector<uint8_t> twin(out.size(), 0);
+    for (size_t a = 0; a < out.size(); ++a)
+      for (size_t b = 0; b < out.size(); ++b) {
+        const double da = (out[a].x - xc) * sp, db = (out[b].x - xc) * sp;
+        if (a != b && std::abs(da) > kTwinMinMm && da * db < 0.0 &&
+            std::abs(da + db) < kTwinTolMm && std::abs(out[a].y - out[b].y) * sp < kTwinTolMm)
+          twin[a] = 1;
+      }
+    size_t kept = 0;
+    for (size_t a = 0; a < out.size(); ++a)
+      if (!twin[a]) out[kept++] = out[a];
+    out.resize(kept);
   }
 
   // Dynamic programming over slices: before the column, in it (one candidate per slice,
@@ -289,7 +310,13 @@ ColumnTrack trackColumn(const HuVolume& work) {
       }
     if (!bests.empty()) {
       std::sort(bests.begin(), bests.end());
-      tau = std::clamp(0.3 * bests[bests.size() * 3 / 4], 40.0, 150.0);
+      // The floor lets a scan whose column scores low throughout (bodies as dark as muscle,
+      // 40 HU) keep its dimmest levels: at a floor of 40 the track of such a scan ended at
+      // T12 and lost the lumbar spine (validation/spine.md, sixth pass).
+      tau = std::clamp(0.3 * bests[bests.size() * 3 / 4], kMinColumnScore, 150.0);
+      if (std::getenv("SPINESCREEN_SPINE_DEBUG"))
+        std::fprintf(stderr, "column threshold %.1f (75th percentile of slice bests %.1f)\n", tau,
+                     bests[bests.size() * 3 / 4]);
     }
   }
   const double movePerMm = 15.0;   // cost per mm of in-plane shift between slices
@@ -723,12 +750,15 @@ std::vector<DiscFind> findDiscs(const std::vector<double>& rawProfile,
       if (endDisc[static_cast<size_t>(i)] && i != (first + last) / 2)
         depth[static_cast<size_t>(i)] = std::min(depth[i], deepest - 1.0);
   }
-  // Candidates: local maxima of depth, kept 8 mm apart.
+  // Candidates: local maxima of depth, kept 4 mm apart. Two valleys closer than a disc spacing
+  // both stay candidates and the chain below chooses by regularity: kept 8 mm apart, a
+  // mid-body valley a hair deeper than the disc beside it replaced the disc (the real chest
+  // crop's T11/T12 disc, 8 mm from a valley inside T11).
   std::vector<double> sorted(depth);
   std::sort(sorted.begin(), sorted.end());
   const double p90 = sorted.empty() ? 0.0 : sorted[static_cast<size_t>(0.9 * (sorted.size() - 1))];
   const double minDepth = std::max(20.0, 0.25 * p90);
-  const int sep = std::max(1, static_cast<int>(std::lround(8.0 / stepMm)));
+  const int sep = std::max(1, static_cast<int>(std::lround(kDiscCandidateSepMm / stepMm)));
   std::vector<int> peaks;
   for (int i = near + 1; i + near + 1 < n; ++i) {
     const double d = depth[static_cast<size_t>(i)];

@@ -891,6 +891,10 @@ SideShares shareBeside(const HuVolume& work, const Centreline& line, const Segme
 constexpr double kLungShare = 0.15;
 // A segment longer than this many times its neighbours' median holds two vertebrae.
 constexpr double kMergedSpacingRatio = 1.6;
+// Ordinals: S1, and the last sacral segment a placement may put a segment at (S5): the line
+// runs on through the sacrum, whose fusion lines may be found as discs.
+constexpr int kS1Ordinal = 24;
+constexpr int kLastSacralOrdinal = 28;
 // Bodies of plausible width a column must show.
 constexpr int kMinPlausibleBodies = 3;
 // Iliac contact counts up to this far behind the column axis (mm); further back lie the
@@ -1255,7 +1259,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     double score;
   };
   std::vector<Placement> places;
-  for (int o0 = -2; levelOf(o0, n - 1) <= 27; ++o0) {
+  for (int o0 = -2; levelOf(o0, n - 1) <= kLastSacralOrdinal; ++o0) {
     if (levelOf(o0, n - 1) < 0) continue;
     double sc = 0.0;
     // Terms kept apart for the debug listing: size, ribs, pelvis, lung, sacrum.
@@ -1265,7 +1269,8 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
     for (int i = 0; i < n; ++i) {
       const Segment& s = segs[static_cast<size_t>(i)];
       const int o = o0 + offset[static_cast<size_t>(i)];
-      if (o < 0 || std::isnan(s.spacingMm)) continue;
+      // Below S1 the segments are the sacrum's, split at its fusion lines: no vertebral size.
+      if (o < 0 || o > kS1Ordinal || std::isnan(s.spacingMm)) continue;
       double expected = 0.0;
       for (int k = 0; k < s.span; ++k) expected += expectedSpacing(o + k);
       logr.push_back(std::log(s.spacingMm / expected));

@@ -31,14 +31,17 @@ struct ColumnSpec {
   double trabecularHu = 180.0;
   double cortexHu = 600.0;
   double discHu = 80.0;
-  double aortaHu = 0.0;     // > 0: a contrast-filled aorta touching the bodies front-left
-  int fusedDisc = -1;       // >= 0: that disc (0 = above the first body) is bone, not disc
-  int ribBodies = 0;        // the first this many bodies carry a rib pair (500 HU bone)
-  double organTipHu = 0.0;  // > 0: a small blob of this HU on both sides of the first rib-free
-                            // body, where the tip of an enhancing kidney lies
-  double wedgeDeg = 0.0;    // endplates tilted by half this each, every body taller in front
-  double islandHu = 0.0;    // > 0: a bone island (radius 4 mm, this HU) in the middle body,
-                            // 8 mm left of its centre, its top 3 mm below the upper endplate
+  double aortaHu = 0.0;        // > 0: a contrast-filled aorta touching the bodies front-left
+  int fusedDisc = -1;          // >= 0: that disc (0 = above the first body) is bone, not disc
+  int ribBodies = 0;           // the first this many bodies carry a rib pair (500 HU bone)
+  double organTipHu = 0.0;     // > 0: a small blob of this HU on both sides of the first rib-free
+                               // body, where the tip of an enhancing kidney lies
+  double wedgeDeg = 0.0;       // endplates tilted by half this each, every body taller in front
+  double islandHu = 0.0;       // > 0: a bone island (radius 4 mm, this HU) in the middle body,
+                               // 8 mm left of its centre, its top 3 mm below the upper endplate
+  double twinLateralMm = 0.0;  // > 0: beside the bodies from `twinFrom` on, a mirrored pair
+  int twinFrom = 0;            // of dense body-like bones with a dark hole behind each, this
+                               // far either side of the column (the sacral alae)
 };
 
 // A trunk of soft tissue holding a straight column of elliptic bodies (cortical shell,
@@ -99,6 +102,14 @@ HuVolume buildColumn(const ColumnSpec& s, std::vector<Vec3>* centres) {
           const double cr = std::hypot(l, a + 24.0);
           if (!inDisc && cr > 8.0 && cr <= 14.0 && a < -12.0) hu = s.cortexHu * 0.8;
           if (cr <= 8.0) hu = 20.0;
+          if (s.twinLateralMm > 0.0 && static_cast<int>(std::floor(rel / period)) >= s.twinFrom) {
+            const double tl = std::abs(l) - s.twinLateralMm;
+            const double tr = std::hypot(tl / 14.0, a / 14.0);
+            if (tr <= 1.0) hu = tr > 0.9 ? 700.0 : 260.0;
+            const double hr = std::hypot(tl, a + 24.0);
+            if (hr > 7.0 && hr <= 12.0 && a < -12.0) hu = 600.0;
+            if (hr <= 7.0) hu = 20.0;
+          }
         }
         // Ribs: bars of radius 4 mm from 22 to 85 mm beside the body, 18 mm behind its centre,
         // at the level of its upper third.
@@ -217,6 +228,27 @@ TEST(SpineLocator, TheTrackFollowsAnOsteoporoticColumnNotTheEnhancedAorta) {
     onAorta += std::hypot(t.body[i].x - 14.0, t.body[i].y + 20.0) < 12.0;
   }
   EXPECT_EQ(onAorta, 0);
+}
+
+// Beside the lowest bodies of an osteoporotic column lie two dense body-like bones with a dark
+// hole behind each, mirrored across the midline (the sacral alae beside S1): brighter than the
+// column, but a pair, so neither is the column.
+TEST(SpineLocator, TheTrackDoesNotStepOntoAMirroredPairBesideTheColumn) {
+  ColumnSpec spec;
+  spec.vertebrae = 6;
+  spec.trabecularHu = 70.0;
+  spec.cortexHu = 400.0;
+  spec.twinLateralMm = 34.0;
+  spec.twinFrom = 3;
+  const HuVolume v = buildColumn(spec, nullptr);
+  const spine::detail::ColumnTrack t = spine::detail::trackColumn(v);
+  ASSERT_GT(t.lastSlice - t.firstSlice, 50);
+  int beside = 0;
+  for (size_t i = 0; i < t.body.size(); ++i) {
+    EXPECT_LT(std::abs(t.body[i].x), 10.0) << "z " << t.body[i].z;
+    beside += std::abs(t.body[i].x) > 20.0;
+  }
+  EXPECT_EQ(beside, 0);
 }
 
 TEST(SpineLocator, LocalAxesFollowAnObliqueColumn) {
@@ -650,6 +682,26 @@ TEST(DiscFinder, FindsBothDiscsOfACrushedBody) {
     EXPECT_LE(nearest, 2.0) << "disc at " << c << " mm missed";
   }
   EXPECT_EQ(found.size(), discs.size());
+}
+
+// A valley inside a body 8 mm from a disc and a little deeper than it (a vascular channel or
+// a Schmorl's node between two bright bands, the ring broken there too): the disc stays in the
+// chain, whose spacing is regular through it, and the valley is not taken instead.
+TEST(DiscFinder, AValleyBesideADiscDoesNotReplaceIt) {
+  const std::vector<double> discs = {20, 52, 84, 116, 148, 180};
+  Profiles p = columnProfiles(discs, 198, 0.0);
+  for (int i = 103; i <= 113; ++i) {
+    const int d = std::abs(i - 108);
+    p.core[static_cast<size_t>(i)] = d <= 2 ? 60.0 : (d <= 4 ? 250.0 : 130.0);
+    if (d <= 2) p.ring[static_cast<size_t>(i)] = 85.0;
+  }
+  const auto found = spine::detail::findDiscs(p.core, p.ring, p.width, 1.0);
+  EXPECT_EQ(found.size(), discs.size());
+  for (const auto& d : found) {
+    double nearest = 1e9;
+    for (double c : discs) nearest = std::min(nearest, std::abs(d.index - c));
+    EXPECT_LE(nearest, 2.0) << "disc found at " << d.index << " mm";
+  }
 }
 
 // Dark mid-body valleys in every body are no discs: a run of half spacings is not a run of
