@@ -88,6 +88,24 @@ std::vector<double> movingAverage(const std::vector<double>& v, int half) {
 
 }  // namespace
 
+std::vector<bool> mirroredPairs(const std::vector<TrackCandidate>& cands, double midlineXMm) {
+  // Twins score alike: the body's midline is only roughly the column's (the liver on one side
+  // and lung on the other shift it by 20 mm at T12), and a column must not be dropped for some
+  // faint structure mirrored across it. Within 10 mm of the midline two mirrored maxima may lie
+  // in the column's own body.
+  const double kMinOffMm = 10.0, kTolMm = 8.0, kScoreShare = 0.5;
+  std::vector<bool> twin(cands.size(), false);
+  for (size_t a = 0; a < cands.size(); ++a)
+    for (size_t b = 0; b < cands.size(); ++b) {
+      const double da = cands[a].xMm - midlineXMm, db = cands[b].xMm - midlineXMm;
+      if (a != b && std::abs(da) > kMinOffMm && da * db < 0.0 && std::abs(da + db) < kTolMm &&
+          std::abs(cands[a].yMm - cands[b].yMm) < kTolMm &&
+          cands[b].score >= kScoreShare * cands[a].score)
+        twin[a] = true;
+    }
+  return twin;
+}
+
 ColumnTrack trackColumn(const HuVolume& work) {
   const Grid& g = work.grid();
   const double sp = g.spacing.x;
@@ -150,7 +168,6 @@ ColumnTrack trackColumn(const HuVolume& work) {
            0.4 * std::clamp(walls - canal, -200.0, 300.0);
   };
   const int kCand = 6;
-  const double kTwinMinMm = 10.0, kTwinTolMm = 8.0;
   std::vector<std::vector<Candidate>> cands(static_cast<size_t>(nz));
   std::vector<double> score(static_cast<size_t>(nx * ny));
   for (int k = 0; k < nz; ++k) {
@@ -279,20 +296,16 @@ ColumnTrack trackColumn(const HuVolume& work) {
       out.push_back(cc);
     }
     // A body-like structure with a twin mirrored across the body's midline is one of a pair
-    // (sacral alae, kidneys, psoas), not the column, which is single. Within 10 mm of the
-    // midline two mirrored maxima may lie in the column's own body.
-    std::vector<uint8_t> twin(out.size(), 0);
-    for (size_t a = 0; a < out.size(); ++a)
-      for (size_t b = 0; b < out.size(); ++b) {
-        const double da = (out[a].x - xc) * sp, db = (out[b].x - xc) * sp;
-        if (a != b && std::abs(da) > kTwinMinMm && da * db < 0.0 &&
-            std::abs(da + db) < kTwinTolMm && std::abs(out[a].y - out[b].y) * sp < kTwinTolMm)
-          twin[a] = 1;
-      }
-    size_t kept = 0;
-    for (size_t a = 0; a < out.size(); ++a)
-      if (!twin[a]) out[kept++] = out[a];
-    out.resize(kept);
+    // (sacral alae, kidneys, psoas), not the column, which is single.
+    {
+      std::vector<TrackCandidate> mm;
+      for (const Candidate& c : out) mm.push_back({c.x * sp, c.y * sp, c.score});
+      const std::vector<bool> twin = mirroredPairs(mm, xc * sp);
+      size_t kept = 0;
+      for (size_t a = 0; a < out.size(); ++a)
+        if (!twin[a]) out[kept++] = out[a];
+      out.resize(kept);
+    }
   }
 
   // Dynamic programming over slices: before the column, in it (one candidate per slice,

@@ -20,6 +20,15 @@ struct ColumnTrack {
   double meanScore = 0.0;
 };
 
+// A column candidate in one axial slice: in-plane position (mm, any common origin) and score.
+struct TrackCandidate {
+  double xMm = 0.0, yMm = 0.0, score = 0.0;
+};
+// Marks the candidates that have a twin mirrored across the body's midline (x = `midlineXMm`),
+// at a similar depth and with at least half their score: one of a pair (sacral alae, kidneys),
+// which the single column is not.
+std::vector<bool> mirroredPairs(const std::vector<TrackCandidate>& cands, double midlineXMm);
+
 // Finds the single best run of slices showing a vertebral column (body in front of a dark
 // canal with bone behind it). Returns an empty track (lastSlice < firstSlice) when none.
 ColumnTrack trackColumn(const HuVolume& work);

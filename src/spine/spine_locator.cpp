@@ -1355,9 +1355,10 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
         segs[static_cast<size_t>(i)].sacralRight)
       sacrum = i;
   }
-  // The last rib-bearing vertebra is known only when the one below it is seen rib-free.
+  // The last rib-bearing vertebra is known only when the one below it is seen rib-free on both
+  // sides: with one side out of view, a rib missed on the other makes any level the last.
   const bool ribAnchor =
-      lastRib >= 0 && lastRib + 1 < n && segs[static_cast<size_t>(lastRib) + 1].ribSides > 0;
+      lastRib >= 0 && lastRib + 1 < n && segs[static_cast<size_t>(lastRib) + 1].ribSides == 2;
   const bool sacralAnchor = sacrum >= 0;
   if (!ribAnchor && !sacralAnchor) {
     model.warnings.emplace_back(

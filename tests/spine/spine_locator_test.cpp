@@ -251,6 +251,22 @@ TEST(SpineLocator, TheTrackDoesNotStepOntoAMirroredPairBesideTheColumn) {
   EXPECT_EQ(beside, 0);
 }
 
+// The pairing rule on its own. The sacral alae either side of a weak S1 are a pair; a column
+// off the body's midline (liver on one side, lung on the other: the midline 18 mm right of the
+// column at T12) is kept although a faint structure lies mirrored across that midline.
+TEST(SpineLocator, MirroredPairsAreAlikeStructuresEitherSideOfTheMidline) {
+  using spine::detail::TrackCandidate;
+  const std::vector<bool> alae = spine::detail::mirroredPairs(
+      {{0.0, 20.0, 60.0}, {-30.0, 32.0, 150.0}, {31.0, 30.0, 140.0}}, 0.0);
+  EXPECT_EQ(alae, (std::vector<bool>{false, true, true}));
+  const std::vector<bool> offMidline =
+      spine::detail::mirroredPairs({{-0.6, 44.0, 310.0}, {-36.6, 38.0, 97.0}}, -18.4);
+  EXPECT_FALSE(offMidline[0]);
+  // Two maxima inside one body, a few millimetres either side of the midline, are not a pair.
+  EXPECT_EQ(spine::detail::mirroredPairs({{-6.0, 20.0, 200.0}, {6.0, 20.0, 190.0}}, 0.0),
+            (std::vector<bool>{false, false}));
+}
+
 TEST(SpineLocator, LocalAxesFollowAnObliqueColumn) {
   ColumnSpec spec;
   spec.tiltDeg = 20.0;
