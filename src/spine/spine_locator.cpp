@@ -1293,13 +1293,14 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       // T2-T11, less on T12 (11 rib pairs are common) and T1 (the short first rib runs into
       // the clavicle), rare elsewhere (lumbar ribs, transverse processes); less sure on a
       // segment cut by the field of view.
-      // Detection rates of the rib and pelvis detectors per level, from development phantoms
-      // (seed 2026; bench/phantom_eval.sh): ribs on half the sides at T1, 0.75-0.9 at T2-T3,
-      // over 0.9 at T4-T12, a few hundredths at L1 (lumbar ribs) and below.
+      // Detection rates of the rib, pelvis and alae detectors per level, measured on the 200
+      // development phantoms of seed 20271201 (bench/anchor_rates.py): ribs on 0.37 of the
+      // sides at T1, 0.59-0.69 at T2-T3, 0.84-0.93 at T4-T12, a few hundredths at L1 (lumbar
+      // ribs) and below; iliac contact at 0.68 of L5 and 0.92 of S1; both alae at 0.44 of S1.
       double pRib = 0.03;
-      if (o == 7) pRib = 0.5;
-      if (o == 8 || o == 9) pRib = 0.8;
-      if (o >= 10 && o <= 17) pRib = 0.93;
+      if (o == 7) pRib = 0.4;
+      if (o == 8 || o == 9) pRib = 0.65;
+      if (o >= 10 && o <= 17) pRib = 0.9;
       if (o == 18) pRib = 0.9;
       if (o == 19) pRib = 0.04;
       if (s.cutTop || s.cutBottom) pRib = 0.03 + (pRib - 0.03) * 0.7;
@@ -1308,8 +1309,8 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       // only by mistake (enhanced kidneys, low ribs).
       double pPelvis = 0.04;
       if (o == 22) pPelvis = 0.12;
-      if (o == 23) pPelvis = 0.8;
-      if (o >= 24) pPelvis = 0.95;
+      if (o == 23) pPelvis = 0.7;
+      if (o >= 24) pPelvis = 0.92;
       term[2] += s.pelvis ? std::log(pPelvis) : std::log(1.0 - pPelvis);
       // Lung beside the body: thoracic levels; the posterior recesses reach T12, seldom L1.
       if (s.lung >= 0) {
@@ -1324,7 +1325,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       // of a steep sacrum); seldom a sacralised L5; otherwise a false find.
       const bool sacral = s.sacralLeft && s.sacralRight;
       double pSacral = 0.005;
-      if (o == 24) pSacral = 0.3;
+      if (o == 24) pSacral = 0.44;
       if (o == 23) pSacral = 0.04;
       if (o > 24) pSacral = 0.5;
       term[4] += sacral ? std::log(pSacral) : std::log(1.0 - pSacral);
