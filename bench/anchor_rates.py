@@ -7,8 +7,9 @@ Runs `SPINESCREEN analyze` on every phantom_*/ct.nii.gz under PHANTOM_DIR with
 SPINESCREEN_SPINE_DEBUG set, reads the spine stage's segment listing (ribs found per segment,
 rib sides in view, iliac contact, sacral alae) and gives each segment the truth label of the
 nearest truth body centroid (within 12 mm; "?" otherwise). Prints, per truth level, the share
-of rib sides found among the sides in view, and the shares of segments with sacral alae and
-with iliac contact: the detection rates the labelling's likelihoods stand for.
+of rib sides found among the sides in view, how many segments seen on both sides show ribs on
+none, one or both, and the shares of segments with sacral alae and with iliac contact: the
+detection rates the labelling's likelihoods stand for.
 Standard library only.
 """
 import collections
@@ -45,6 +46,7 @@ def main():
     if not cases:
         sys.exit(f"no phantom_*/truth.json under {root}")
     ribs = collections.defaultdict(lambda: [0, 0])  # sides found, sides in view
+    pairs = collections.defaultdict(lambda: [0, 0, 0])  # both sides in view: 0, 1, 2 found
     sacral = collections.defaultdict(lambda: [0, 0])
     pelvis = collections.defaultdict(lambda: [0, 0])
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -62,6 +64,8 @@ def main():
                     label = "?"
                 ribs[label][0] += int(m.group(2))
                 ribs[label][1] += int(m.group(8))
+                if int(m.group(8)) == 2:
+                    pairs[label][int(m.group(2))] += 1
                 sacral[label][0] += int(m.group(7))
                 sacral[label][1] += 1
                 pelvis[label][0] += int(m.group(6))
@@ -69,14 +73,15 @@ def main():
     order = (["C7"] + [f"T{i}" for i in range(1, 14)] + [f"L{i}" for i in range(1, 7)] +
              ["S1", "?"])
     print(f"{len(cases)} phantoms under {root}")
-    print("level  rib sides found/in view   sacral alae   iliac contact")
+    print("level  rib sides found/in view   both sides in view: 0/1/2 found   sacral alae   "
+          "iliac contact")
     for label in order:
         if label not in sacral:
             continue
-        r, s, q = ribs[label], sacral[label], pelvis[label]
+        r, s, q, b = ribs[label], sacral[label], pelvis[label], pairs[label]
         share = f"{r[0] / r[1]:.2f}" if r[1] else "  - "
-        print(f"{label:5}  {r[0]:4}/{r[1]:<4} = {share}      {s[0]:3}/{s[1]:<4}    "
-              f"{q[0]:3}/{q[1]:<4}")
+        print(f"{label:5}  {r[0]:4}/{r[1]:<4} = {share}      {b[0]:4} / {b[1]:3} / {b[2]:4}"
+              f"                {s[0]:3}/{s[1]:<4}    {q[0]:3}/{q[1]:<4}")
 
 
 if __name__ == "__main__":
