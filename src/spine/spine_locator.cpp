@@ -1300,8 +1300,7 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       double pRib = 0.03;
       if (o == 7) pRib = 0.4;
       if (o == 8 || o == 9) pRib = 0.65;
-      if (o >= 10 && o <= 17) pRib = 0.9;
-      if (o == 18) pRib = 0.9;
+      if (o >= 10 && o <= 18) pRib = 0.9;
       if (o == 19) pRib = 0.04;
       if (s.cutTop || s.cutBottom) pRib = 0.03 + (pRib - 0.03) * 0.7;
       term[1] += s.ribs * std::log(pRib) + (s.ribSides - s.ribs) * std::log(1.0 - pRib);
