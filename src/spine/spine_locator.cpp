@@ -50,6 +50,11 @@ constexpr double kRidgeRefMm = 3.0;
 constexpr double kBodyGridMm = 1.0;
 // Half-width of an endplate's bright band along the axis (cortex and subchondral bone).
 constexpr double kEndplateBandMm = 1.5;
+// How far a body's outline may reach beyond its middle half's towards the endplates (rims).
+constexpr double kRimFlareMm = 4.0;
+// A column of a body is at least this share of the distance between its endplate planes (a
+// crushed body's planes, at its discs, come down with it).
+constexpr double kMinColumnShare = 0.35;
 // Endplates are sought in columns at least this far inside the body's outline.
 constexpr double kWallMarginMm = 3.0;
 
@@ -81,6 +86,11 @@ void sampleRay(const HuVolume& v, const Vec3& c, const Vec3& dir, double step, i
     out[static_cast<size_t>(i)] = sampleLinearLps(v, c + dir * (i * step), -1024.0);
 }
 
+// A structure abutting the body from outside: a plateau at least this long beyond the cortical
+// ridge, lower than the ridge by at least this share of the ridge's contrast to soft tissue.
+constexpr double kAbuttingPlateauMm = 4.0;
+constexpr double kAbuttingStep = 0.15;
+
 // Outer cortical edge along a ray (mm), or NaN. `tc`: cortex crossing level; `tstop`: level
 // the ray must stay under for `gapMm` after the cortex; `tissue`: level outside.
 double rayEdge(const std::vector<double>& h, double step, double tc, double tstop, double tissue,
@@ -103,6 +113,47 @@ double rayEdge(const std::vector<double>& h, double step, double tc, double tsto
     if (below && i + gap <= n) {
       stop = i;
       break;
+    }
+  }
+  // The cortical ring seen against something bright that abuts the body from outside (an
+  // enhanced aorta, a rib head): a ridge after which the ray stays above the threshold but
+  // clearly below the ridge for a few millimetres. The body ends midway down that step.
+  {
+    const int plateau = static_cast<int>(std::lround(kAbuttingPlateauMm / step));
+    const int within = static_cast<int>(std::lround(2.5 / step));
+    const int end = stop < 0 ? n : stop;
+    for (int i = 1; i + 1 < end; ++i) {
+      const double pk = s[static_cast<size_t>(i)];
+      // (A cortical ridge: three quarters of the cortex's contrast, where tc is half of it.)
+      if (pk < tissue + 1.5 * (tc - tissue) || pk < s[static_cast<size_t>(i) - 1] ||
+          pk < s[static_cast<size_t>(i) + 1])
+        continue;
+      const double low = pk - kAbuttingStep * (pk - tissue);
+      // The step down, within a few millimetres of the ridge.
+      int j = i + 1;
+      while (j < std::min(end, i + within) && s[static_cast<size_t>(j)] > low) ++j;
+      if (j >= std::min(end, i + within) || j + plateau > n) continue;
+      // Then a plateau that stays above the threshold (else the usual rule ends the body
+      // here) and below the ridge.
+      bool flat = true;
+      for (int k = j; k < j + plateau && flat; ++k)
+        flat = s[static_cast<size_t>(k)] >= tstop &&
+               s[static_cast<size_t>(k)] <= pk - 0.5 * kAbuttingStep * (pk - tissue);
+      // Nothing as bright further out, to where the ray leaves bone: a ridge inside the body
+      // (dense trabeculae) has the cortex still to come.
+      for (int k = j + plateau; k < end && flat; ++k)
+        flat = s[static_cast<size_t>(k)] <= pk - 0.5 * kAbuttingStep * (pk - tissue);
+      if (!flat) continue;
+      double plateauLevel = 0.0;
+      for (int k = j; k < j + plateau; ++k) plateauLevel += s[static_cast<size_t>(k)];
+      plateauLevel /= plateau;
+      const double mid = 0.5 * (pk + plateauLevel);
+      for (int k = i; k < j; ++k)
+        if (s[static_cast<size_t>(k)] >= mid && s[static_cast<size_t>(k) + 1] < mid)
+          return (k + (s[static_cast<size_t>(k)] - mid) /
+                          (s[static_cast<size_t>(k)] - s[static_cast<size_t>(k) + 1])) *
+                 step;
+      return j * step;
     }
   }
   if (stop < 0) return kNaN;
@@ -339,6 +390,15 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
     }
     env[static_cast<size_t>(a)] = w.empty() ? 0.0 : median(w);
   }
+  // Nor does the outline towards the endplates reach much beyond the middle half's: the rims
+  // flare by a few millimetres, while a vessel or bone abutting one end of the body (an
+  // enhanced arch or branch vessel in front of an upper thoracic body) would carry the outline
+  // into it.
+  for (auto& r : R)
+    for (int a = 0; a < kRays; ++a)
+      if (env[static_cast<size_t>(a)] > 0.0)
+        r[static_cast<size_t>(a)] =
+            std::min(r[static_cast<size_t>(a)], env[static_cast<size_t>(a)] + kRimFlareMm);
 
   // Endplates column by column: along the axis, each column of the body ends at the outer edge
   // of its endplate cortex. A wedged, biconcave or crushed body departs from the two planes
@@ -443,6 +503,20 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
           const double h = hFrom + dir * edge * hStep;
           (side == 0 ? topMap : botMap)[static_cast<size_t>(iu) * mapNv + iv] = h;
         }
+      }
+    // A column cannot be a sliver: where the two endplates found lie closer than a fraction of
+    // the planes' distance, one of them is the other endplate seen from inside (the true one
+    // lay beyond the search, on a body tilted against its planes). The one further from its
+    // plane is dropped.
+    for (int iu = 0; iu < mapNu; ++iu)
+      for (int iv = 0; iv < mapNv; ++iv) {
+        double& top = topMap[static_cast<size_t>(iu) * mapNv + iv];
+        double& bot = botMap[static_cast<size_t>(iu) * mapNv + iv];
+        if (std::isnan(top) || std::isnan(bot)) continue;
+        const double u = -mapU + iu * mapStep, v = mapV0 + iv * mapStep;
+        const double pt = planeHeight(pSup, nSup, u, v), pb = planeHeight(pInf, nInf, u, v);
+        if (top - bot >= kMinColumnShare * (pt - pb)) continue;
+        (std::abs(top - pt) > std::abs(bot - pb) ? top : bot) = kNaN;
       }
     // A 5 x 5 median keeps single columns (noise, a vessel channel) from punching holes.
     for (auto* mp : {&topMap, &botMap}) {

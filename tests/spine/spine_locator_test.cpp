@@ -32,6 +32,15 @@ struct ColumnSpec {
   double cortexHu = 600.0;
   double discHu = 80.0;
   double aortaHu = 0.0;        // > 0: a contrast-filled aorta touching the bodies front-left
+  double aortaLeftMm = 14.0;   // where its centre lies: left of the body centre
+  double aortaFrontMm = 20.0;  // and in front of it
+  bool aortaOutside = false;   // the aorta only displaces soft tissue (the bodies keep their
+                               // cortex where it abuts them)
+  int aortaBesideBody = -1;    // >= 0: the aorta only beside the lower half of that body and
+                               // the disc below it (a vessel crossing)
+  double sideWedgeDeg = 0.0;   // endplates tilted side to side by half this each
+  double bodyHalfWidthMm = 20.0;
+  double bodyHalfDepthMm = 15.0;
   int fusedDisc = -1;          // >= 0: that disc (0 = above the first body) is bone, not disc
   int ribBodies = 0;           // the first this many bodies carry a rib pair (500 HU bone)
   double organTipHu = 0.0;     // > 0: a small blob of this HU on both sides of the first rib-free
@@ -81,12 +90,13 @@ HuVolume buildColumn(const ColumnSpec& s, std::vector<Vec3>* centres) {
         if (rel >= 0.0 && rel <= s.vertebrae * period) {
           const double inPeriod = std::fmod(rel, period);
           // Wedged bodies: each endplate tilted, so the disc is thinner in front.
-          const double tilt = a * std::tan(0.5 * s.wedgeDeg * 3.14159265358979 / 180.0);
+          const double tilt = a * std::tan(0.5 * s.wedgeDeg * 3.14159265358979 / 180.0) +
+                              l * std::tan(0.5 * s.sideWedgeDeg * 3.14159265358979 / 180.0);
           const bool inDisc =
               ((inPeriod >= tilt && inPeriod < s.discMm - tilt) || inPeriod >= period + tilt) &&
               static_cast<int>(std::floor(rel / period)) != s.fusedDisc;
-          // Body: ellipse 20 mm (lateral) x 15 mm (AP) half axes.
-          const double bx = l / 20.0, by = a / 15.0;
+          // Body: an ellipse, by default 20 mm (lateral) x 15 mm (AP) half axes.
+          const double bx = l / s.bodyHalfWidthMm, by = a / s.bodyHalfDepthMm;
           const double br = std::sqrt(bx * bx + by * by);
           if (br <= 1.0) {
             if (inDisc) {
@@ -130,7 +140,12 @@ HuVolume buildColumn(const ColumnSpec& s, std::vector<Vec3>* centres) {
         }
         // Aorta: radius 12 mm, centred 14 mm left and 20 mm in front of the body centre axis
         // (so it touches the front-left of the bodies), along the whole trunk.
-        if (s.aortaHu > 0.0 && std::hypot(l - 14.0, a - 20.0) <= 12.0) hu = s.aortaHu;
+        const double crossing = rel - s.aortaBesideBody * period - s.discMm;
+        if (s.aortaHu > 0.0 && std::hypot(l - s.aortaLeftMm, a - s.aortaFrontMm) <= 12.0 &&
+            !(s.aortaOutside && hu != 40.0) &&
+            (s.aortaBesideBody < 0 ||
+             (crossing >= 0.5 * s.bodyHeightMm && crossing <= period - 1.0)))
+          hu = s.aortaHu;
         v.at(i, j, k) = static_cast<int16_t>(hu);
       }
   return v;
@@ -200,6 +215,126 @@ void expectColumnNotAorta(const ColumnSpec& spec) {
   EXPECT_EQ(inAorta, 0);
 }
 }  // namespace
+
+namespace {
+// How much of the bodies' mask lies in the aorta beside the inner bodies, and the largest
+// sideways error of an inner body's centroid.
+struct AortaLeak {
+  double aortaMl = 0.0;  // body mask in the aorta
+  double worstLateralMm = 0.0;
+  int inner = 0;  // inner bodies found
+};
+AortaLeak aortaLeak(const ColumnSpec& spec) {
+  std::vector<Vec3> truth;
+  const HuVolume v = buildColumn(spec, &truth);
+  const SpineModel m = spine::locateSpine(v);
+  AortaLeak r;
+  const Grid& g = m.bodies.grid();
+  for (int64_t k = 0; k < g.size[2]; ++k)
+    for (int64_t j = 0; j < g.size[1]; ++j)
+      for (int64_t i = 0; i < g.size[0]; ++i) {
+        if (!m.bodies.at(i, j, k)) continue;
+        const Vec3 p = g.indexToLps({double(i), double(j), double(k)});
+        if (p.z > truth[1].z + 13.0 || p.z < truth[truth.size() - 2].z - 13.0) continue;
+        // (Outside the body's ellipse grown by 1 mm: where the aorta displaced soft tissue.)
+        if (std::hypot(p.x - spec.aortaLeftMm, p.y + spec.aortaFrontMm) < 12.0 &&
+            std::hypot(p.x / 21.0, p.y / 16.0) > 1.0)
+          r.aortaMl += g.spacing.x * g.spacing.y * g.spacing.z / 1000.0;
+      }
+  for (const Vertebra& vt : m.vertebrae) {
+    if (!vt.measurable || !vt.bodyCentroidLps) continue;
+    for (size_t i = 1; i + 1 < truth.size(); ++i)
+      if (std::abs(vt.bodyCentroidLps->z - truth[i].z) < 8.0) {
+        r.worstLateralMm = std::max(r.worstLateralMm, std::abs(vt.bodyCentroidLps->x));
+        ++r.inner;
+      }
+  }
+  return r;
+}
+}  // namespace
+
+// Known weakness, kept as a check for a fix: an enhanced aorta pressed against the side of the
+// bodies, as bright as their cortex. The outline runs on into it on that side, and the body,
+// centred on the mean of its outline, is pulled 5.4 mm towards it. Taking the centre from the
+// mirrored rays of the bodies' back half passes this, but on the real abdomen CT (3 mm voxels)
+// pedicles lengthen the back rays on one side and L4 moved 7.7 mm, and the head CT then showed
+// a "spine".
+TEST(SpineLocator, DISABLED_AnAortaAsBrightAsTheCortexBesideTheBodiesDoesNotPullThemSideways) {
+  ColumnSpec spec;
+  spec.aortaHu = 450.0;
+  spec.cortexHu = 450.0;
+  spec.aortaOutside = true;
+  spec.aortaLeftMm = 26.0;
+  spec.aortaFrontMm = 8.0;
+  spec.sliceMm = 3.0;
+  spec.spacingMm = 0.8;
+  const AortaLeak r = aortaLeak(spec);
+  EXPECT_EQ(r.inner, 3);
+  EXPECT_LT(r.worstLateralMm, 1.5);
+}
+
+// The same aorta darker than the cortex (330 against 600 HU, still above the body's
+// threshold): the body ends at its cortical ring, not at the aorta's far wall (2.1 ml of aorta
+// in the bodies before).
+TEST(SpineLocator, TheBodyEndsAtItsCortexWhereAnEnhancedAortaAbutsIt) {
+  ColumnSpec spec;
+  spec.aortaHu = 330.0;
+  spec.cortexHu = 600.0;
+  spec.aortaOutside = true;
+  spec.aortaLeftMm = 26.0;
+  spec.aortaFrontMm = 8.0;
+  spec.sliceMm = 0.8;
+  spec.spacingMm = 0.8;
+  const AortaLeak r = aortaLeak(spec);
+  EXPECT_EQ(r.inner, 3);
+  EXPECT_LT(r.aortaMl, 0.2);
+}
+
+// A vessel crossing beside the lower half of one body and its disc, on 3 mm slices: the planes
+// towards that endplate would carry the outline into it, but an outline reaches at most a few
+// millimetres beyond the body's middle half (2.1 ml of the vessel in the body before).
+TEST(SpineLocator, AVesselBesideTheLowerHalfOfABodyStaysOutOfIt) {
+  ColumnSpec spec;
+  spec.aortaHu = 330.0;
+  spec.cortexHu = 450.0;
+  spec.aortaOutside = true;
+  spec.aortaBesideBody = 2;
+  spec.aortaLeftMm = 26.0;
+  spec.aortaFrontMm = 8.0;
+  spec.sliceMm = 3.0;
+  spec.spacingMm = 0.8;
+  const AortaLeak r = aortaLeak(spec);
+  EXPECT_EQ(r.inner, 3);
+  EXPECT_LT(r.aortaMl, 0.8);
+}
+
+// Bodies of upper thoracic size (28 x 22 mm, 13 mm tall, 5 mm discs). Where a column's upper
+// endplate lies just beyond its search, the search finds the lower endplate from inside; such
+// sliver columns cut a body in two (a centroid 8.4 mm off on 1.5 mm slices before).
+TEST(SpineLocator, SmallUpperThoracicBodiesAreFoundWhole) {
+  for (double mm : {0.8, 1.5, 2.0}) {
+    ColumnSpec spec;
+    spec.vertebrae = 6;
+    spec.bodyHeightMm = 13.0;
+    spec.discMm = 5.0;
+    spec.bodyHalfWidthMm = 14.0;
+    spec.bodyHalfDepthMm = 11.0;
+    spec.sliceMm = mm;
+    spec.spacingMm = 0.8;
+    std::vector<Vec3> truth;
+    const SpineModel m = spine::locateSpine(buildColumn(spec, &truth));
+    int inner = 0;
+    for (const Vertebra& vt : m.vertebrae) {
+      if (!vt.measurable || !vt.bodyCentroidLps) continue;
+      for (size_t i = 1; i + 1 < truth.size(); ++i)
+        if (std::abs(vt.bodyCentroidLps->z - truth[i].z) < 6.0) {
+          EXPECT_LT((*vt.bodyCentroidLps - truth[i]).norm(), 3.0) << vt.label << " at " << mm;
+          ++inner;
+        }
+    }
+    EXPECT_EQ(inner, 4) << mm;
+  }
+}
 
 TEST(SpineLocator, AContrastFilledAortaTouchingTheBodiesIsLeftOut) {
   ColumnSpec spec;
