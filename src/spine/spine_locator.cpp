@@ -419,6 +419,9 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
     topMap.assign(static_cast<size_t>(mapNu) * mapNv, kNaN);
     botMap.assign(static_cast<size_t>(mapNu) * mapNv, kNaN);
     const auto& midR = R[static_cast<size_t>(nPlanes / 2)];
+    const Vec3 slabTopP = at(line.point, sg.slabTop), slabBotP = at(line.point, sg.slabBottom);
+    const Vec3 slabTopN = (at(line.tangent, sg.slabTop) * -1.0).normalized();
+    const Vec3 slabBotN = (at(line.tangent, sg.slabBottom) * -1.0).normalized();
     // The endplate ridge along the axis is blurred by the slice: over a thick slice a 1 mm
     // cortex stands out by a fraction of its in-plane contrast.
     const Vec3& spc = vol.grid().spacing;
@@ -440,10 +443,18 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
         for (int side = 0; side < 2; ++side) {
           const double hp =
               side == 0 ? planeHeight(pSup, nSup, u, v) : planeHeight(pInf, nInf, u, v);
-          // Search from the plane inward by up to 12 mm and outward by 1 mm; the profile runs
-          // outward (towards the disc).
+          // Search from the plane inward by up to 12 mm and outward by 1 mm, or towards the
+          // middle of the disc where the disc leaves room (an endplate tilted against the
+          // plane, as a wedged body's is, lies beyond it at one wall); the profile runs outward
+          // (towards the disc).
           const double dir = side == 0 ? 1.0 : -1.0;
-          const double hFrom = hp - dir * 12.0, hTo = hp + dir * 4.0;
+          double outward = 1.0;
+          if (!(side == 0 ? sg.cutTop : sg.cutBottom)) {
+            const double mid = side == 0 ? planeHeight(slabTopP, slabTopN, u, v)
+                                         : planeHeight(slabBotP, slabBotN, u, v);
+            outward = std::clamp(dir * (mid - hp) - 1.0, 1.0, 6.0);
+          }
+          const double hFrom = hp - dir * 12.0, hTo = hp + dir * (outward + 3.0);
           const int n = static_cast<int>(std::abs(hTo - hFrom) / hStep) + 1;
           f.assign(static_cast<size_t>(n), 0.0);
           for (int i = 0; i < n; ++i)
@@ -459,7 +470,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
           // stands out from the disc beyond it: the first bone met coming from the disc (a
           // bone island or dense trabeculae deeper inside are not the endplate); then the
           // brightest point of that band.
-          const int iLast = static_cast<int>(13.0 / hStep);
+          const int iLast = static_cast<int>((12.0 + outward) / hStep);
           const int discReach = static_cast<int>(5.0 / hStep);
           auto discBeyond = [&](int i) {
             double d = 1e9;

@@ -521,6 +521,30 @@ TEST(SpineLocator, WedgedBodiesKeepTheirHeightAtBothWalls) {
   EXPECT_GE(checked, 3);
 }
 
+// A body wedged by 28 degrees: 11 mm from its centre its endplates lie 2.7 mm beyond the planes
+// square to the column, further than the search's 1 mm past the plane; the search reaches
+// towards the middle of the disc where the disc leaves room (3.5 mm off at a wall before).
+TEST(SpineLocator, SeverelyWedgedBodiesKeepTheirHeightAtBothWalls) {
+  ColumnSpec spec;
+  spec.vertebrae = 6;
+  spec.spacingMm = 0.8;
+  spec.sliceMm = 1.0;
+  spec.wedgeDeg = 28.0;
+  std::vector<Vec3> truth;
+  const SpineModel m = spine::locateSpine(buildColumn(spec, &truth));
+  const double t = std::tan(0.5 * spec.wedgeDeg * 3.14159265358979 / 180.0);
+  int checked = 0;
+  for (size_t i = 1; i + 1 < truth.size(); ++i) {
+    if (maskHeightThrough(m, truth[i]) == 0.0) continue;
+    for (double a : {-11.0, 0.0, 11.0}) {
+      const double h = maskHeightThrough(m, truth[i] + Vec3{0.0, -a, 0.0});
+      EXPECT_NEAR(h, spec.bodyHeightMm + 2.0 * a * t, 1.5) << "body " << i << " at " << a << " mm";
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 3);
+}
+
 // A disc that is not seen (here: bone throughout) must not merge two bodies into one: the disc
 // chain bridges the gap, every body is found and the labels stay consecutive.
 TEST(SpineLocator, AnUnseenDiscDoesNotMergeTwoBodies) {
