@@ -466,7 +466,7 @@ void segmentVertebraOnce(const HuVolume& vol, const Centreline& line, Segment& s
                 (f[static_cast<size_t>(i - 1)] + f[static_cast<size_t>(i)] +
                  f[static_cast<size_t>(i) + 1]) /
                 3.0;
-          // Ridge: the outermost bright band, no further out than 1 mm past the plane, that
+          // Ridge: the outermost bright band, no further out than the search's outer limit, that
           // stands out from the disc beyond it: the first bone met coming from the disc (a
           // bone island or dense trabeculae deeper inside are not the endplate); then the
           // brightest point of that band.
