@@ -48,6 +48,18 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// Mean of the middle half (the interquartile mean): as robust as the median to a quarter of
+// outliers either side, and where the values fall into two groups (lines either side of a
+// voxel column's edge on a coarse mask) it weighs them instead of taking one group's value.
+double midMean(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size(), cut = n / 4;
+  double s = 0.0;
+  for (size_t i = cut; i < n - cut; ++i) s += v[i];
+  return s / double(n - 2 * cut);
+}
+
 Vec3 orthogonalised(const Vec3& v, const Vec3& axis) {
   return (v - axis * v.dot(axis)).normalized();
 }
@@ -266,9 +278,10 @@ void refineAxisFromEndplates(const BodyImage& b, Frame& f) {
   }
 }
 
-// Moves an endplate edge found on the mask to the CT's own edge: the 50% crossing between
-// the bright bony side (endplate cortex) and the darker disc side, searched within a voxel
-// and a half of the mask edge. Keeps the mask edge where the CT shows no clear edge.
+// Moves an edge found on the mask (an endplate, a wall) to the CT's own edge: the 50% crossing
+// between the bright bony side (the cortex) and the darker side beyond it (disc, canal, soft
+// tissue), searched within `searchMm` of the mask edge. Keeps the mask edge where the CT
+// shows no clear edge.
 double refineEdgeWithHu(const HuVolume& volume, const Vec3& p0, const Vec3& dir, double tEdge,
                         double outward, double searchMm) {
   const double step = 0.1;
@@ -314,12 +327,23 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
   const double w0 = wide->second - wide->first;
   const Vec3 mid = c + f.sup * (0.5 * (vert->first + vert->second)) +
                    f.lat * (0.5 * (wide->first + wide->second));
-  // Depth at mid-height (clear of endplate osteophytes), median of parallel lines.
+  // A mask edge moves to the CT's own edge (user masks): within three quarters of a voxel.
+  const Grid& mg = b.mask.grid();
+  const double refineSearch = 0.75 * std::max({mg.spacing.x, mg.spacing.y, mg.spacing.z});
+  const bool refine = volume && config.refineEdgesWithHu;
+  // Depth at mid-height (clear of endplate osteophytes), median of parallel lines; with a user
+  // mask its walls move onto the CT's, so that a mask that keeps or leaves out the posterior
+  // cortex's voxel row puts the height lines at the same depth.
   std::vector<double> front, back;
   for (double ds : {-0.15, 0.0, 0.15})
     for (double dl : {-0.1, 0.0, 0.1}) {
-      const auto d = crossings(b.mask, mid + f.sup * (ds * h0) + f.lat * (dl * w0), f.ant, reach);
+      const Vec3 p = mid + f.sup * (ds * h0) + f.lat * (dl * w0);
+      auto d = crossings(b.mask, p, f.ant, reach);
       if (!d) continue;
+      if (refine) {
+        d->first = refineEdgeWithHu(*volume, p, f.ant, d->first, -1.0, refineSearch);
+        d->second = refineEdgeWithHu(*volume, p, f.ant, d->second, +1.0, refineSearch);
+      }
       back.push_back(d->first);
       front.push_back(d->second);
     }
@@ -337,7 +361,6 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
   // focal pit (Schmorl's node) or a rim osteophyte does not decide.
   const double lateralSpread = std::clamp(0.2 * w0, 1.0, 10.0);
   // (A voxel of the CT: the label map may lie on a finer grid than the image it was drawn on.)
-  const Grid& mg = b.mask.grid();
   double voxelMm = std::max({mg.spacing.x, mg.spacing.y, mg.spacing.z});
   if (volume) {
     const Vec3& vs = volume->grid().spacing;
@@ -346,23 +369,28 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
   const double bridgeMm = kHeightBridgeVoxels * voxelMm;
   const double fractions[3] = {config.anteriorFraction, config.middleFraction,
                                config.posteriorFraction};
+  // The lines spread over half a voxel of the mask either side of each depth fraction (at
+  // least 0.5 mm): on a coarse mask the height near a wall changes by a voxel from one voxel
+  // column to the next, and a line exactly on a column boundary would follow one at random.
+  const Vec3 antAbs{std::abs(f.ant.x), std::abs(f.ant.y), std::abs(f.ant.z)};
+  const double depthVoxelMm =
+      antAbs.x * mg.spacing.x + antAbs.y * mg.spacing.y + antAbs.z * mg.spacing.z;
+  const double depthSpread = std::max(0.5, 0.5 * depthVoxelMm);
   Measured m;
   double hs[3];
   for (int q = 0; q < 3; ++q) {
     const double a = tA - fractions[q] * depth;
     std::vector<double> heights, lows, highs;
-    for (double da : {-0.5, 0.0, 0.5})
+    for (double da : {-depthSpread, -0.5 * depthSpread, 0.0, 0.5 * depthSpread, depthSpread})
       for (double dl : {-1.0, -0.5, 0.0, 0.5, 1.0}) {
         const Vec3 p = mid + f.ant * (a + da) + f.lat * (dl * lateralSpread);
         auto r = crossings(b.mask, p, f.sup, reach, bridgeMm);
         // A line that misses the body at mid-height and only grazes a rim of mask above or
         // below it (a leak along a wall, a lip at an endplate) is outside the body.
         if (!r || r->first > kMidHeightReach * h0 || r->second < -kMidHeightReach * h0) continue;
-        if (volume && config.refineEdgesWithHu) {
-          const Grid& g = b.mask.grid();
-          const double search = 0.75 * std::max({g.spacing.x, g.spacing.y, g.spacing.z});
-          r->first = refineEdgeWithHu(*volume, p, f.sup, r->first, -1.0, search);
-          r->second = refineEdgeWithHu(*volume, p, f.sup, r->second, +1.0, search);
+        if (refine) {
+          r->first = refineEdgeWithHu(*volume, p, f.sup, r->first, -1.0, refineSearch);
+          r->second = refineEdgeWithHu(*volume, p, f.sup, r->second, +1.0, refineSearch);
         }
         heights.push_back(r->second - r->first);
         lows.push_back(r->first);
@@ -372,7 +400,7 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
       why = "height profile failed";
       return std::nullopt;
     }
-    hs[q] = median(heights);
+    hs[q] = midMean(heights);
     const Vec3 base = mid + f.ant * a;
     const double lo = median(lows), hi = median(highs);
     // Drawn segment centred on the median edges with the median height.
