@@ -32,6 +32,8 @@ constexpr double kMidHeightReach = 0.25;
 constexpr double kMergedHeightOfWidth = 0.85;
 // How many levels away a measured body may serve as the reference for a merged body.
 constexpr double kMergedReachLevels = 3.0;
+// Measured bodies within that reach from which their median is the reference.
+constexpr size_t kMergedColumnBodies = 3;
 
 std::string fmt1(double v) {
   std::ostringstream s;
@@ -465,10 +467,13 @@ void measureHeights(const HuVolume& volume, SpineModel& model, const Morphometry
     if (!v.axisSuperior) v.axisSuperior = f.sup;
     if (!v.axisAnterior) v.axisAnterior = f.ant;
   }
-  // A body far taller than its measured neighbours is two bodies merged. The reference is the
-  // tallest of the measured bodies within kMergedReachLevels levels, each scaled by the usual
-  // growth of vertebral height per level towards the sacrum (the tallest, so that a crushed
-  // neighbour does not make a normal body look merged).
+  // A body far taller than the column around it was segmented across a disc: two bodies
+  // merged, or one with part of its neighbour. The reference is the median of the measured
+  // bodies within kMergedReachLevels levels, each scaled by the usual growth of vertebral
+  // height per level towards the sacrum: with three or more of them one crushed or one
+  // over-segmented neighbour does not decide. With fewer, it is the tallest of them (so that a
+  // crushed neighbour does not make a normal body look merged), and the body must also be
+  // taller than most of its width, as two bodies with their disc are.
   std::vector<double> hp(vs.size(), 0.0);
   for (size_t i = 0; i < vs.size(); ++i)
     if (vs[i].measurable && vs[i].heights) hp[i] = vs[i].heights->posteriorMm;
@@ -483,16 +488,18 @@ void measureHeights(const HuVolume& volume, SpineModel& model, const Morphometry
       if (!b || std::abs(*a - *b) > kMergedReachLevels + 1e-9) continue;
       near.push_back(hp[j] * std::pow(kHeightGrowthPerLevel, *a - *b));
     }
-    const double reference = near.empty() ? 0.0 : *std::max_element(near.begin(), near.end());
+    if (near.empty()) continue;
+    const bool column = near.size() >= kMergedColumnBodies;
+    const double reference = column ? median(near) : *std::max_element(near.begin(), near.end());
     // Two bodies with their disc are taller than wide; a single body is about half as tall
     // as it is wide (a normal body beside a crushed one is also far taller than it).
-    if (reference > 0.0 && hp[i] > config.maxPosteriorOverNeighbourRatio * reference &&
-        hp[i] > kMergedHeightOfWidth * width[i]) {
+    if (hp[i] > config.maxPosteriorOverNeighbourRatio * reference &&
+        (column || hp[i] > kMergedHeightOfWidth * width[i])) {
       Vertebra& v = vs[i];
       v.measurable = false;
       v.notMeasurableReason = "heights could not be measured: implausible body (posterior height " +
                               fmt1(hp[i]) + " mm against " + fmt1(reference) +
-                              " mm around it): two vertebrae merged?";
+                              " mm around it): segmented across a disc, or two vertebrae merged?";
       v.heights.reset();
       v.heightSegmentsLps.clear();
     }

@@ -290,6 +290,35 @@ TEST(Morphometry, RefusesABodyFarTallerThanItsNeighbours) {
   EXPECT_TRUE(m.vertebrae[1].measurable) << m.vertebrae[1].notMeasurableReason;
 }
 
+TEST(Morphometry, RefusesABodySegmentedAcrossADiscAmongNormalOnes) {
+  // Mid-thoracic bodies 16-17.5 mm tall behind and 30 mm wide; T8's outline ran across a disc
+  // into part of T9 and reads 24 mm, less than most of its width (so not two whole bodies),
+  // but half as tall again as the column around it. Measured, it would also lend its height
+  // to T7's and T9's references and grade them as fractures.
+  const double heights[] = {16.0, 16.5, 24.0, 17.0, 17.5};
+  std::vector<BodySpec> bodies(5);
+  for (int i = 0; i < 5; ++i) {
+    bodies[i].centre.z = 80.11 - 40.0 * i;
+    bodies[i].widthMm = 30.0;
+    bodies[i].depthMm = 26.0;
+    bodies[i].ha = bodies[i].hm = bodies[i].hp = heights[i];
+  }
+  // T7 and T9 are a little wedged: fine against their own column, not against 24 mm.
+  bodies[1].ha = bodies[1].hm = 14.0;
+  bodies[3].ha = bodies[3].hm = 14.5;
+  SpineModel m = stackedBodies({"T6", "T7", "T8", "T9", "T10"}, bodies, 240.0, 10);
+  morphometry::measureHeights(HuVolume(m.bodies.grid(), 0), m, {});
+  morphometry::gradeVertebrae(m.vertebrae);
+  EXPECT_FALSE(m.vertebrae[2].measurable);
+  EXPECT_NE(m.vertebrae[2].notMeasurableReason.find("across a disc"), std::string::npos);
+  for (const int i : {0, 1, 3, 4}) {
+    const Vertebra& v = m.vertebrae[static_cast<size_t>(i)];
+    ASSERT_TRUE(v.measurable) << v.label << ": " << v.notMeasurableReason;
+    ASSERT_TRUE(v.genantGrade) << v.label;
+    EXPECT_LT(*v.genantGrade, 2) << v.label;
+  }
+}
+
 TEST(Morphometry, RefusesAMergedBodyWhoseAdjacentBodiesWereNotMeasured) {
   // T3 holds two vertebrae; T4 and T5 are missing (not found), T6 is measured three levels
   // below. Scaled by the usual growth per level, T6 says T3 should be about 15 mm tall.
