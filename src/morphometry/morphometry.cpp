@@ -405,7 +405,7 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
     hs[q] = midMean(heights);
     const Vec3 base = mid + f.ant * a;
     const double lo = median(lows), hi = median(highs);
-    // Drawn segment centred on the median edges with the median height.
+    // Drawn segment centred on the median edges with the measured height.
     const double centre = 0.5 * (lo + hi);
     m.segments.emplace_back(base + f.sup * (centre - hs[q] / 2),
                             base + f.sup * (centre + hs[q] / 2));
