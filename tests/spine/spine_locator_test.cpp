@@ -267,6 +267,15 @@ ColumnSpec abuttingAorta(double aortaHu, double cortexHu, double sliceMm) {
   spec.spacingMm = 0.8;
   return spec;
 }
+
+// Bodies of upper thoracic size: 28 x 22 mm across, `heightMm` tall, 5 mm discs.
+void upperThoracicBodies(ColumnSpec& spec, int count, double heightMm) {
+  spec.vertebrae = count;
+  spec.bodyHeightMm = heightMm;
+  spec.discMm = 5.0;
+  spec.bodyHalfWidthMm = 14.0;
+  spec.bodyHalfDepthMm = 11.0;
+}
 }  // namespace
 
 // Known weakness, kept as a check for a fix: an enhanced aorta pressed against the side of the
@@ -298,11 +307,7 @@ TEST(SpineLocator, TheBodyEndsAtItsCortexWhereAnEnhancedAortaAbutsIt) {
 // is left alone (0.05 mm).
 TEST(SpineLocator, DISABLED_AnEnhancedVesselBesideSmallBodiesLeavesThemFoundAndCentred) {
   ColumnSpec spec = abuttingAorta(330.0, 600.0, 1.5);
-  spec.vertebrae = 7;
-  spec.bodyHeightMm = 15.0;
-  spec.discMm = 5.0;
-  spec.bodyHalfWidthMm = 14.0;
-  spec.bodyHalfDepthMm = 11.0;
+  upperThoracicBodies(spec, 7, 15.0);
   spec.aortaLeftMm = 27.0;
   spec.aortaFrontMm = 0.0;
   const AortaLeak r = aortaLeak(spec);
@@ -327,11 +332,7 @@ TEST(SpineLocator, AVesselBesideTheLowerHalfOfABodyStaysOutOfIt) {
 TEST(SpineLocator, SmallUpperThoracicBodiesAreFoundWhole) {
   for (double mm : {0.8, 1.5, 2.0}) {
     ColumnSpec spec;
-    spec.vertebrae = 6;
-    spec.bodyHeightMm = 13.0;
-    spec.discMm = 5.0;
-    spec.bodyHalfWidthMm = 14.0;
-    spec.bodyHalfDepthMm = 11.0;
+    upperThoracicBodies(spec, 6, 13.0);
     spec.sliceMm = mm;
     spec.spacingMm = 0.8;
     std::vector<Vec3> truth;
