@@ -7,8 +7,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "core/endplate.h"
 #include "core/label_boxes.h"
@@ -60,6 +64,56 @@ double midMean(std::vector<double> v) {
   double s = 0.0;
   for (size_t i = cut; i < n - cut; ++i) s += v[i];
   return s / double(n - 2 * cut);
+}
+
+// The middle height on the mid-sagittal line, from heights h taken at lateral offsets x (mm)
+// across the body's core. A biconcave body's endplates sink towards its middle in a dome, which
+// lines spread sideways read short of its depth; a Schmorl pit is a dip a few millimetres
+// wide, and a line through it an outlier. Fits h = h0 + c x^2 by least median of squares, then
+// least squares on the points the fit explains; returns h0 (at least the lowest height read)
+// when the centre lies lower than the sides (c > 0), nothing otherwise.
+std::optional<double> domeCentre(const std::vector<std::pair<double, double>>& xh) {
+  const size_t n = xh.size();
+  if (n < 5) return std::nullopt;
+  double bestScore = std::numeric_limits<double>::infinity(), bestH0 = 0.0, bestC = 0.0;
+  std::vector<double> res(n);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = i + 1; j < n; ++j) {
+      const double xi = xh[i].first * xh[i].first, xj = xh[j].first * xh[j].first;
+      if (std::abs(xj - xi) < 1.0) continue;
+      const double c = (xh[j].second - xh[i].second) / (xj - xi);
+      const double h0 = xh[i].second - c * xi;
+      for (size_t k = 0; k < n; ++k)
+        res[k] = std::abs(xh[k].second - h0 - c * xh[k].first * xh[k].first);
+      const double score = median(res);
+      if (score < bestScore) {
+        bestScore = score;
+        bestH0 = h0;
+        bestC = c;
+      }
+    }
+  if (!std::isfinite(bestScore)) return std::nullopt;
+  // Inliers, then an ordinary least-squares line in x^2 through them.
+  const double tol = std::max(0.5, 2.5 * 1.4826 * bestScore);
+  double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const auto& [x, h] : xh) {
+    const double u = x * x;
+    if (std::abs(h - bestH0 - bestC * u) > tol) continue;
+    sw += 1;
+    sx += u;
+    sy += h;
+    sxx += u * u;
+    sxy += u * h;
+  }
+  const double den = sw * sxx - sx * sx;
+  if (sw < 5 || den <= 1e-9 * std::max(1.0, sxx * sw)) return std::nullopt;
+  const double c = (sw * sxy - sx * sy) / den;
+  const double h0 = (sy - c * sx) / sw;
+  if (!(c > 0.0)) return std::nullopt;
+  // Never below the lowest height read: the fit only places the dome's floor.
+  double lowest = std::numeric_limits<double>::infinity();
+  for (const auto& p : xh) lowest = std::min(lowest, p.second);
+  return std::max(h0, lowest);
 }
 
 Vec3 orthogonalised(const Vec3& v, const Vec3& axis) {
@@ -383,8 +437,14 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
   for (int q = 0; q < 3; ++q) {
     const double a = tA - fractions[q] * depth;
     std::vector<double> heights, lows, highs;
-    for (double da : {-depthSpread, -0.5 * depthSpread, 0.0, 0.5 * depthSpread, depthSpread})
-      for (double dl : {-1.0, -0.5, 0.0, 0.5, 1.0}) {
+    // The middle height is also read across the core at finer lateral steps, for its dome.
+    const std::vector<double> lateral =
+        q == 1 ? std::vector<double>{-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0}
+               : std::vector<double>{-1.0, -0.5, 0.0, 0.5, 1.0};
+    std::vector<std::pair<double, double>> across;  // (lateral offset, median height there)
+    for (double dl : lateral) {
+      std::vector<double> here;
+      for (double da : {-depthSpread, -0.5 * depthSpread, 0.0, 0.5 * depthSpread, depthSpread}) {
         const Vec3 p = mid + f.ant * (a + da) + f.lat * (dl * lateralSpread);
         auto r = crossings(b.mask, p, f.sup, reach, bridgeMm);
         // A line that misses the body at mid-height and only grazes a rim of mask above or
@@ -395,14 +455,19 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
           r->second = refineEdgeWithHu(*volume, p, f.sup, r->second, +1.0, refineSearch);
         }
         heights.push_back(r->second - r->first);
+        here.push_back(r->second - r->first);
         lows.push_back(r->first);
         highs.push_back(r->second);
       }
+      if (here.size() >= 3) across.emplace_back(dl * lateralSpread, median(here));
+    }
     if (heights.size() < 8) {
       why = "height profile failed";
       return std::nullopt;
     }
     hs[q] = midMean(heights);
+    if (q == 1)
+      if (const auto dome = domeCentre(across)) hs[q] = std::min(hs[q], *dome);
     const Vec3 base = mid + f.ant * a;
     const double lo = median(lows), hi = median(highs);
     // Drawn segment centred on the median edges with the measured height.

@@ -84,6 +84,27 @@ TEST(Morphometry, MeasuresABiconcaveBody) {
   expectHeights(measure(b), 26.0, 18.0, 26.0);
 }
 
+TEST(Morphometry, ReadsABiconcaveBodysMiddleAtTheFloorOfItsDome) {
+  // Both endplates sink 5 mm at the middle in a dome 35 mm wide: the middle height is 16 mm
+  // on the mid-sagittal line, where the rule takes it, and taller on lines to the side.
+  BodySpec b;
+  b.ha = b.hm = b.hp = 26.0;
+  b.domeMm = 5.0;
+  expectHeights(measure(b), 26.0, 16.0, 26.0);
+}
+
+TEST(Morphometry, IgnoresASchmorlPitBesideTheMidSagittalLine) {
+  // A pit a few millimetres to the side is no dome: the middle height stays the body's.
+  for (double lateral : {-4.4, 3.3, 6.6}) {
+    SCOPED_TRACE(lateral);
+    BodySpec b;
+    b.ha = b.hm = b.hp = 25.0;
+    b.pitRadiusMm = 3.5;
+    b.pitLateralMm = lateral;
+    expectHeights(measure(b), 25.0, 25.0, 25.0);
+  }
+}
+
 TEST(Morphometry, MeasuresACrushedBody) {
   BodySpec b;
   b.ha = b.hm = b.hp = 14.0;

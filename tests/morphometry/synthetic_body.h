@@ -24,9 +24,13 @@ struct BodySpec {
   // between, flat beyond).
   double ha = 26.0, hm = 26.0, hp = 26.0;
   // Optional extras: an anterior osteophyte lip at the upper endplate, a Schmorl pit in the
-  // middle of the upper endplate.
+  // middle of the upper endplate (or `pitLateralMm` to the side), and a biconcave dome: each
+  // endplate sinks by up to `domeMm` towards the body's middle, following 1 - u^2 - v^2 with
+  // u = (depth fraction - 0.5) / 0.3 and v = lateral offset / (0.4 width), zero beyond (so the
+  // walls' heights at 15 and 85 % of the depth keep their values).
   bool osteophyte = false;
-  double pitRadiusMm = 0.0;
+  double pitRadiusMm = 0.0, pitLateralMm = 0.0;
+  double domeMm = 0.0;
 };
 
 inline Vec3 rotateAbout(const Vec3& v, const Vec3& axis, double deg) {
@@ -52,12 +56,13 @@ inline bool insideBody(const BodySpec& b, const Vec3& p) {
   const double se = std::pow(std::abs(x / ax), 4) + std::pow(std::abs(y / ay), 4);
   const double f = (ay - y) / b.depthMm;  // fraction of depth from the anterior wall
   if (se <= 1.0) {
-    const double h = heightAt(b, f) / 2;
+    const double u = (f - 0.5) / 0.3, v = x / (0.4 * b.widthMm);
+    const double h = heightAt(b, f) / 2 - b.domeMm * std::max(0.0, 1.0 - u * u - v * v);
     bool in = z >= -h && z <= h;
     if (in && b.pitRadiusMm > 0) {
       // Hemispherical pit centred on the upper endplate at mid-depth.
-      const Vec3 pit{0, 0, h};
-      const double r = std::sqrt(x * x + y * y + (z - pit.z) * (z - pit.z));
+      const Vec3 pit{b.pitLateralMm, 0, h};
+      const double r = std::sqrt((x - pit.x) * (x - pit.x) + y * y + (z - pit.z) * (z - pit.z));
       if (r < b.pitRadiusMm) in = false;
     }
     if (in) return true;
