@@ -6,10 +6,11 @@
 Runs `SPINESCREEN analyze` on every phantom_*/ct.nii.gz under PHANTOM_DIR with
 SPINESCREEN_SPINE_DEBUG set, reads the spine stage's segment listing (ribs found per segment,
 rib sides in view, iliac contact, sacral alae) and gives each segment the truth label of the
-nearest truth body centroid (within 12 mm; "?" otherwise). Prints, per truth level, the share
-of rib sides found among the sides in view, how many segments seen on both sides show ribs on
-none, one or both, and the shares of segments with sacral alae and with iliac contact: the
-detection rates the labelling's likelihoods stand for.
+nearest truth body centroid (within 12 mm; below S1, the next segment "S2" and the rest
+"S3-S5"; "?" otherwise). Prints, per
+truth level, the share of rib sides found among the sides in view, how many segments seen on
+both sides show ribs on none, one or both, and the shares of segments with sacral alae and
+with iliac contact: the detection rates the labelling's likelihoods stand for.
 Standard library only.
 """
 import collections
@@ -54,13 +55,20 @@ def main():
             truth = json.load(open(os.path.join(case_dir, "truth.json")))
             centres = [(v["label"], v.get("body_centroid_lps_mm") or v["centroid_lps_mm"])
                        for v in truth["vertebrae"]]
+            below_s1 = 0  # sacral segments met below S1 (the listing runs caudally)
             for line in log.splitlines():
                 m = SEGMENT.match(line)
                 if not m or not centres:
                     continue
                 p = [float(m.group(i)) for i in (3, 4, 5)]
                 label, c = min(centres, key=lambda lc: math.dist(lc[1], p))
-                if math.dist(c, p) > 12.0:
+                if math.dist(c, p) <= 12.0:
+                    below_s1 = 0
+                elif label == "S1" and p[2] < c[2]:
+                    # Below S1 lie the fused sacral segments, which the truth does not list.
+                    below_s1 += 1
+                    label = "S2" if below_s1 == 1 else "S3-S5"
+                else:
                     label = "?"
                 ribs[label][0] += int(m.group(2))
                 ribs[label][1] += int(m.group(8))
@@ -71,7 +79,7 @@ def main():
                 pelvis[label][0] += int(m.group(6))
                 pelvis[label][1] += 1
     order = (["C7"] + [f"T{i}" for i in range(1, 14)] + [f"L{i}" for i in range(1, 7)] +
-             ["S1", "?"])
+             ["S1", "S2", "S3-S5", "?"])
     print(f"{len(cases)} phantoms under {root}")
     print("level  rib sides found/in view   both sides in view: 0/1/2 found   sacral alae   "
           "iliac contact")

@@ -980,6 +980,9 @@ constexpr double kMergedSpacingRatio = 1.6;
 // runs on through the sacrum, whose fusion lines may be found as discs.
 constexpr int kS1Ordinal = 24;
 constexpr int kLastSacralOrdinal = 28;
+// Share of adults whose T12 bears no ribs (11 pairs), and of those whose L1 bears a short
+// pair (a lumbar rib): each a few per cent.
+constexpr double kRibVariantShare = 0.04;
 // Bodies of plausible width a column must show.
 constexpr int kMinPlausibleBodies = 3;
 // Iliac contact counts up to this far behind the column axis (mm); further back lie the
@@ -1382,13 +1385,26 @@ SpineModel locateSpine(const HuVolume& volume, const SpineConfig& config) {
       // development phantoms of seed 20271201 (bench/anchor_rates.py): ribs on 0.37 of the
       // sides at T1, 0.59-0.69 at T2-T3, 0.84-0.93 at T4-T12, a few hundredths at L1 (lumbar
       // ribs) and below; iliac contact at 0.68 of L5 and 0.92 of S1; both alae at 0.44 of S1.
-      double pRib = 0.03;
+      // Both sides together, because a level either bears ribs or not: T12 lacks them in
+      // patients with 11 rib pairs, and L1 bears a short pair in those with a lumbar rib
+      // (each a few per cent of adults), so a rib-free T12 or a rib-bearing L1 is rare but
+      // not as rare as two independent misses or false finds would make it. `pRib` is the
+      // rate per side on the usual anatomy, `pVariant` on the variant one.
+      const double pFalse = 0.03;
+      double pRib = pFalse, pVariant = pFalse, variant = 0.0;
       if (o == 7) pRib = 0.4;
       if (o == 8 || o == 9) pRib = 0.65;
       if (o >= 10 && o <= 18) pRib = 0.9;
-      if (o == 19) pRib = 0.04;
-      if (s.cutTop || s.cutBottom) pRib = 0.03 + (pRib - 0.03) * 0.7;
-      term[1] += s.ribs * std::log(pRib) + (s.ribSides - s.ribs) * std::log(1.0 - pRib);
+      if (o == 18 || o == 19) variant = kRibVariantShare;
+      if (o == 19) pVariant = 0.5;  // a short lumbar rib, found on a side half the time
+      if (s.cutTop || s.cutBottom) {
+        pRib = pFalse + (pRib - pFalse) * 0.7;
+        pVariant = pFalse + (pVariant - pFalse) * 0.7;
+      }
+      auto sides = [&](double p) {
+        return std::pow(p, s.ribs) * std::pow(1.0 - p, s.ribSides - s.ribs);
+      };
+      term[1] += std::log((1.0 - variant) * sides(pRib) + variant * sides(pVariant));
       // Iliac contact: S1 nearly always, L5 mostly (high crests), L4 sometimes; above that
       // only by mistake (enhanced kidneys, low ribs).
       double pPelvis = 0.04;
