@@ -69,10 +69,11 @@ double midMean(std::vector<double> v) {
 // The middle height on the mid-sagittal line, from heights h taken at lateral offsets x (mm)
 // across the body's core. A biconcave body's endplates sink towards its middle in a dome, which
 // lines spread sideways read short of its depth; a Schmorl pit is a dip a few millimetres
-// wide, and a line through it an outlier. Fits h = h0 + c x^2 by least median of squares, then
-// least squares on the points the fit explains; returns h0 (at least the lowest height read)
-// when the centre lies lower than the sides (c > 0), nothing otherwise.
-std::optional<double> domeCentre(const std::vector<std::pair<double, double>>& xh) {
+// wide, and the heights through it are outliers. Fits h = h0 + c x^2 by least median of
+// squares, then least squares on the points the fit explains. Where the centre lies lower than
+// the sides (c > 0) returns h0, at least the lowest height read; otherwise the mean of those
+// points. Nothing when too few heights were read.
+std::optional<double> middleAcross(const std::vector<std::pair<double, double>>& xh) {
   const size_t n = xh.size();
   if (n < 5) return std::nullopt;
   double bestScore = std::numeric_limits<double>::infinity(), bestH0 = 0.0, bestC = 0.0;
@@ -105,15 +106,15 @@ std::optional<double> domeCentre(const std::vector<std::pair<double, double>>& x
     sxx += u * u;
     sxy += u * h;
   }
+  if (sw < 5) return std::nullopt;
   const double den = sw * sxx - sx * sx;
-  if (sw < 5 || den <= 1e-9 * std::max(1.0, sxx * sw)) return std::nullopt;
+  if (den <= 1e-9 * std::max(1.0, sxx * sw)) return sy / sw;
   const double c = (sw * sxy - sx * sy) / den;
-  const double h0 = (sy - c * sx) / sw;
-  if (!(c > 0.0)) return std::nullopt;
-  // Never below the lowest height read: the fit only places the dome's floor.
+  if (!(c > 0.0)) return sy / sw;
+  // The dome's floor, never below the lowest height read.
   double lowest = std::numeric_limits<double>::infinity();
   for (const auto& p : xh) lowest = std::min(lowest, p.second);
-  return std::max(h0, lowest);
+  return std::max((sy - c * sx) / sw, lowest);
 }
 
 Vec3 orthogonalised(const Vec3& v, const Vec3& axis) {
@@ -437,7 +438,7 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
   for (int q = 0; q < 3; ++q) {
     const double a = tA - fractions[q] * depth;
     std::vector<double> heights, lows, highs;
-    // The middle height is also read across the core at finer lateral steps, for its dome.
+    // The middle height is read at quarter steps across the core, for its dome and for pits.
     const std::vector<double> lateral =
         q == 1 ? std::vector<double>{-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0}
                : std::vector<double>{-1.0, -0.5, 0.0, 0.5, 1.0};
@@ -454,8 +455,8 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
           r->first = refineEdgeWithHu(*volume, p, f.sup, r->first, -1.0, refineSearch);
           r->second = refineEdgeWithHu(*volume, p, f.sup, r->second, +1.0, refineSearch);
         }
-        heights.push_back(r->second - r->first);
         here.push_back(r->second - r->first);
+        heights.push_back(r->second - r->first);
         lows.push_back(r->first);
         highs.push_back(r->second);
       }
@@ -467,7 +468,7 @@ std::optional<Measured> measureBody(const BodyImage& b, const Frame& f,
     }
     hs[q] = midMean(heights);
     if (q == 1)
-      if (const auto dome = domeCentre(across)) hs[q] = std::min(hs[q], *dome);
+      if (const auto middle = middleAcross(across)) hs[q] = *middle;
     const Vec3 base = mid + f.ant * a;
     const double lo = median(lows), hi = median(highs);
     // Drawn segment centred on the median edges with the measured height.
