@@ -9,6 +9,7 @@
 
 #include "phantom/phantom.h"
 #include "spine/spine_locator.h"
+#include "support/phantom_spec.h"
 
 using namespace spinescreen;
 
@@ -24,14 +25,9 @@ phantom::Phantom makePhantom(uint64_t seed, int nth, Variant variant) {
     spec = phantom::randomSpec(seed, index);
     if (spec.variant.empty() && usual++ == nth) break;
   }
-  phantom::setFov(spec, phantom::FovKind::kChestAbdomenPelvis);
-  spec.matrix = 256;
-  spec.fovWidthMm = 400.0;
-  phantom::setSliceSpacing(spec, 3.0);
+  spinescreen::testing::scanAs(spec, phantom::FovKind::kChestAbdomenPelvis, 256, 400.0, 3.0);
+  spinescreen::testing::withoutDeformities(spec);
   for (auto& v : spec.column) {
-    v.fracture = phantom::FractureType::kNone;
-    v.fractureLoss = 0.0;
-    v.schmorl.clear();
     v.sacralised = false;
     if (v.label == "T11" && variant == Variant::kElevenRibPairs) v.ribLength = 0.35;
     if (v.label == "T12") v.ribLength = variant == Variant::kElevenRibPairs ? 0.0 : 0.35;

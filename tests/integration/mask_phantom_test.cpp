@@ -9,6 +9,7 @@
 #include "phantom/phantom.h"
 #include "pipeline/analyze.h"
 #include "spine/from_mask.h"
+#include "support/phantom_spec.h"
 
 using namespace spinescreen;
 
@@ -18,15 +19,9 @@ namespace {
 // at T11, no other deformity or mimic, so that every truth grade lies well inside its band.
 phantom::Phantom makePhantom() {
   phantom::PhantomSpec spec = phantom::randomSpec(9090, 3);
-  phantom::setFov(spec, phantom::FovKind::kThoracolumbar);
-  spec.matrix = 256;
-  spec.fovWidthMm = 384.0;
-  phantom::setSliceSpacing(spec, 1.5);
+  spinescreen::testing::scanAs(spec, phantom::FovKind::kThoracolumbar, 256, 384.0, 1.5);
+  spinescreen::testing::withoutDeformities(spec);
   for (auto& v : spec.column) {
-    v.fracture = phantom::FractureType::kNone;
-    v.fractureLoss = 0.0;
-    v.schmorl.clear();
-    v.osteophyteMm = 0.0;
     if (v.label == "L1") {
       v.fracture = phantom::FractureType::kWedge;
       v.fractureLoss = 0.25;
