@@ -3,9 +3,11 @@
 # does nothing when every package is already installed.
 set -euo pipefail
 
+# ITK's CMake configuration links FFTW (and uuid) into every ITK target, but Debian lists
+# them only as recommendations of libinsighttoolkit5-dev, which --no-install-recommends skips.
 PACKAGES=(
   build-essential cmake ccache pkg-config git
-  libinsighttoolkit5-dev
+  libinsighttoolkit5-dev libfftw3-dev uuid-dev
   libdcmtk-dev dcmtk
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libvalijson-dev
   libgtest-dev googletest libbenchmark-dev
