@@ -379,6 +379,27 @@ TEST(SpineLocator, TheTrackFollowsAnOsteoporoticColumnNotTheEnhancedAorta) {
   EXPECT_EQ(onAorta, 0);
 }
 
+// Bodies as dark as the muscle around them show only their cortical ring above any bone
+// threshold. The track must stay on the bodies' axis through their middle, not drift to the
+// wall nearest where it started (on the phantoms it lay up to 16 mm behind the axis there, and
+// tilted the bodies' axes and endplate planes by up to 30 degrees). A known failure: the track
+// lies 8.7 mm off the axis here. Centring it on what the rings enclose passes this test but
+// lost fractured patients on two of the three development sets (validation/spine.md, tenth
+// pass).
+TEST(SpineLocator, DISABLED_TheTrackStaysOnTheAxisOfBodiesAsDarkAsMuscle) {
+  ColumnSpec spec;
+  spec.trabecularHu = 40.0;
+  spec.cortexHu = 250.0;
+  spec.discHu = 60.0;
+  const HuVolume v = buildColumn(spec, nullptr);
+  const spine::detail::ColumnTrack t = spine::detail::trackColumn(v);
+  ASSERT_GT(t.lastSlice - t.firstSlice, 50);
+  double worst = 0.0;
+  for (size_t i = 0; i < t.body.size(); ++i)
+    worst = std::max(worst, std::hypot(t.body[i].x, t.body[i].y));
+  EXPECT_LT(worst, 4.0);
+}
+
 // Beside the lowest bodies of an osteoporotic column lie two dense body-like bones with a dark
 // hole behind each, mirrored across the midline (the sacral alae beside S1): brighter than the
 // column, but a pair, so neither is the column.
