@@ -276,6 +276,21 @@ void upperThoracicBodies(ColumnSpec& spec, int count, double heightMm) {
   spec.bodyHalfWidthMm = 14.0;
   spec.bodyHalfDepthMm = 11.0;
 }
+// A column of osteoporotic bodies: trabecular bone and cortex at these HU.
+ColumnSpec osteoporotic(double trabecularHu, double cortexHu) {
+  ColumnSpec s;
+  s.trabecularHu = trabecularHu;
+  s.cortexHu = cortexHu;
+  return s;
+}
+
+// The tracker's run through a synthetic column, which spans more than 50 slices.
+spine::detail::ColumnTrack trackThrough(const ColumnSpec& spec) {
+  spine::detail::ColumnTrack t = spine::detail::trackColumn(buildColumn(spec, nullptr));
+  EXPECT_GT(t.lastSlice - t.firstSlice, 50);
+  return t;
+}
+
 }  // namespace
 
 // Known weakness, kept as a check for a fix: an enhanced aorta pressed against the side of the
@@ -362,13 +377,9 @@ TEST(SpineLocator, AContrastFilledAortaTouchingTheBodiesIsLeftOut) {
 // segmentation of bodies this faint in a uniform 40 HU trunk is a known weakness, so the
 // tracker is checked on its own.)
 TEST(SpineLocator, TheTrackFollowsAnOsteoporoticColumnNotTheEnhancedAorta) {
-  ColumnSpec spec;
+  ColumnSpec spec = osteoporotic(55.0, 380.0);
   spec.aortaHu = 300.0;
-  spec.trabecularHu = 55.0;
-  spec.cortexHu = 380.0;
-  const HuVolume v = buildColumn(spec, nullptr);
-  const spine::detail::ColumnTrack t = spine::detail::trackColumn(v);
-  ASSERT_GT(t.lastSlice - t.firstSlice, 50);
+  const spine::detail::ColumnTrack t = trackThrough(spec);
   int onAorta = 0;
   for (size_t i = 0; i < t.body.size(); ++i) {
     // Body centre at x = 0, y = 0; canal centre 24 mm behind; aorta at x = 14, y = -20.
@@ -387,13 +398,9 @@ TEST(SpineLocator, TheTrackFollowsAnOsteoporoticColumnNotTheEnhancedAorta) {
 // lost fractured patients on two of the three development sets (validation/spine.md, tenth
 // pass).
 TEST(SpineLocator, DISABLED_TheTrackStaysOnTheAxisOfBodiesAsDarkAsMuscle) {
-  ColumnSpec spec;
-  spec.trabecularHu = 40.0;
-  spec.cortexHu = 250.0;
+  ColumnSpec spec = osteoporotic(40.0, 250.0);
   spec.discHu = 60.0;
-  const HuVolume v = buildColumn(spec, nullptr);
-  const spine::detail::ColumnTrack t = spine::detail::trackColumn(v);
-  ASSERT_GT(t.lastSlice - t.firstSlice, 50);
+  const spine::detail::ColumnTrack t = trackThrough(spec);
   double worst = 0.0;
   for (size_t i = 0; i < t.body.size(); ++i)
     worst = std::max(worst, std::hypot(t.body[i].x, t.body[i].y));
@@ -404,15 +411,11 @@ TEST(SpineLocator, DISABLED_TheTrackStaysOnTheAxisOfBodiesAsDarkAsMuscle) {
 // hole behind each, mirrored across the midline (the sacral alae beside S1): brighter than the
 // column, but a pair, so neither is the column.
 TEST(SpineLocator, TheTrackDoesNotStepOntoAMirroredPairBesideTheColumn) {
-  ColumnSpec spec;
+  ColumnSpec spec = osteoporotic(70.0, 400.0);
   spec.vertebrae = 6;
-  spec.trabecularHu = 70.0;
-  spec.cortexHu = 400.0;
   spec.twinLateralMm = 34.0;
   spec.twinFrom = 3;
-  const HuVolume v = buildColumn(spec, nullptr);
-  const spine::detail::ColumnTrack t = spine::detail::trackColumn(v);
-  ASSERT_GT(t.lastSlice - t.firstSlice, 50);
+  const spine::detail::ColumnTrack t = trackThrough(spec);
   // The alae lie 34 mm either side of the column's centre (x = 0).
   for (const Vec3& b : t.body) EXPECT_LT(std::abs(b.x), 10.0) << "z " << b.z;
 }
