@@ -276,6 +276,7 @@ void upperThoracicBodies(ColumnSpec& spec, int count, double heightMm) {
   spec.bodyHalfWidthMm = 14.0;
   spec.bodyHalfDepthMm = 11.0;
 }
+
 // A column of osteoporotic bodies: trabecular bone and cortex at these HU.
 ColumnSpec osteoporotic(double trabecularHu, double cortexHu) {
   ColumnSpec s;
