@@ -7,10 +7,10 @@ Runs `SPINESCREEN analyze` on every phantom_*/ct.nii.gz under PHANTOM_DIR with
 SPINESCREEN_SPINE_DEBUG set, reads the spine stage's segment listing (ribs found per segment,
 rib sides in view, iliac contact, sacral alae) and gives each segment the truth label of the
 nearest truth body centroid (within 12 mm; below S1, the next segment "S2" and the rest
-"S3-S5"; "?" otherwise). Prints, per
-truth level, the share of rib sides found among the sides in view, how many segments seen on
-both sides show ribs on none, one or both, and the shares of segments with sacral alae and
-with iliac contact: the detection rates the labelling's likelihoods stand for.
+"S3-S5"; "?" otherwise). Prints, per truth level, the share of rib sides found among the sides
+in view, how many segments seen on both sides show ribs on none, one or both, and the shares
+of segments with sacral alae and with iliac contact: the detection rates the labelling's
+likelihoods stand for.
 Standard library only.
 """
 import collections
